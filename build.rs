@@ -1,0 +1,13 @@
+//! Generates the tfplugin5 and go-plugin gRPC code. The .proto files are parsed by `protox`
+//! (pure Rust), so building needs no protoc on the machine.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=proto");
+    let fds = protox::compile(["tfplugin5.proto", "go-plugin.proto"], ["proto"])?;
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(true)
+        .build_transport(false)
+        .compile_fds(fds)?;
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! The traits a provider and its resources, data sources and functions implement, with plain
+//! request/response structs. The gRPC layer (`crate::protocol`) translates the wire into these.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::diagnostics::{AttributePath, Diagnostics};
+use super::schema::Schema;
+use super::types::Type;
+use super::value::Value;
+
+/// The provider itself: its configuration schema and the things it offers.
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    fn schema(&self) -> Schema;
+    /// Static checks of the provider block (may contain unknowns).
+    fn validate(&self, config: &Value) -> Diagnostics;
+    /// Called once per process before any resource operation; builds clients.
+    async fn configure(&self, config: &Value, terraform_version: &str) -> Diagnostics;
+    fn resources(&self) -> Vec<Arc<dyn Resource>>;
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>>;
+    fn functions(&self) -> Vec<Arc<dyn Function>> {
+        Vec::new()
+    }
+    /// Terraform asked us to stop (Ctrl-C): in-flight operations should wind down.
+    fn stop(&self) {}
+}
+
+pub struct PlanRequest {
+    pub prior_state: Value,
+    pub proposed_new_state: Value,
+    pub config: Value,
+    pub prior_private: Vec<u8>,
+}
+
+#[derive(Default)]
+pub struct PlanResponse {
+    pub planned_state: Value,
+    pub requires_replace: Vec<AttributePath>,
+    pub planned_private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+pub struct ApplyRequest {
+    pub prior_state: Value,
+    /// Null when destroying.
+    pub planned_state: Value,
+    pub config: Value,
+    pub planned_private: Vec<u8>,
+}
+
+#[derive(Default)]
+pub struct ApplyResponse {
+    /// Null after a destroy. On a partial failure, whatever was really created.
+    pub new_state: Value,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+pub struct ReadRequest {
+    pub current_state: Value,
+    pub private: Vec<u8>,
+}
+
+#[derive(Default)]
+pub struct ReadResponse {
+    /// Null when the remote object is gone.
+    pub new_state: Value,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+pub struct ImportedResource {
+    pub state: Value,
+    pub private: Vec<u8>,
+}
+
+/// A managed resource. Only `schema`, `apply` and `read` are mandatory: the default plan keeps
+/// config values, leaves unknowns unknown and marks unset computed attributes unknown.
+#[async_trait]
+pub trait Resource: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+
+    fn validate(&self, _config: &Value) -> Diagnostics {
+        Diagnostics::new()
+    }
+
+    async fn plan(&self, req: PlanRequest) -> PlanResponse {
+        default_plan(&self.schema(), req)
+    }
+
+    async fn apply(&self, req: ApplyRequest) -> ApplyResponse;
+
+    async fn read(&self, req: ReadRequest) -> ReadResponse;
+
+    async fn import(&self, id: &str) -> Result<Vec<ImportedResource>, Diagnostics> {
+        let _ = id;
+        let mut d = Diagnostics::new();
+        d.error(
+            format!("{} does not support import", self.type_name()),
+            "Declare the resource in configuration and let Terraform create it.",
+        );
+        Err(d)
+    }
+
+    /// Convert state written under an older schema `version` (raw JSON) to the current
+    /// schema. The default only accepts the current version.
+    fn upgrade_state(&self, version: i64, raw_json: &[u8]) -> Result<Value, Diagnostics> {
+        let schema = self.schema();
+        if version != schema.version {
+            let mut d = Diagnostics::new();
+            d.error(
+                "Unsupported state version",
+                format!(
+                    "{} state has schema version {version}, but this provider knows only version {}. \
+                     Upgrade the provider or restore the state from a backup.",
+                    self.type_name(),
+                    schema.version
+                ),
+            );
+            return Err(d);
+        }
+        super::codec::from_json(raw_json, &schema.block.value_type()).map_err(|e| {
+            let mut d = Diagnostics::new();
+            d.error("Stored state does not match the schema", e.to_string());
+            d
+        })
+    }
+}
+
+/// The plan every resource gets unless it overrides `plan`.
+pub fn default_plan(schema: &Schema, req: PlanRequest) -> PlanResponse {
+    if req.proposed_new_state.is_null() {
+        return PlanResponse { planned_state: Value::Null, ..Default::default() };
+    }
+    let mut planned = req.proposed_new_state;
+    if req.prior_state.is_null() || planned != req.prior_state {
+        schema.block.mark_computed_nulls_unknown(&req.config, &mut planned);
+    }
+    PlanResponse { planned_state: planned, planned_private: req.prior_private, ..Default::default() }
+}
+
+/// A data source: read-only, computed from config on every plan.
+#[async_trait]
+pub trait DataSource: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    fn validate(&self, _config: &Value) -> Diagnostics {
+        Diagnostics::new()
+    }
+    /// Return the full state: config plus every computed attribute, wholly known.
+    async fn read(&self, config: &Value) -> Result<Value, Diagnostics>;
+}
+
+pub struct Parameter {
+    pub name: &'static str,
+    pub ty: Type,
+    pub description: &'static str,
+}
+
+/// An error from a function call, optionally blaming one argument.
+pub struct FunctionError {
+    pub text: String,
+    pub argument: Option<usize>,
+}
+
+/// A provider function, called as `provider::aksid::NAME(...)` on Terraform ≥1.8.
+pub trait Function: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn summary(&self) -> &'static str;
+    fn description(&self) -> &'static str;
+    fn parameters(&self) -> Vec<Parameter>;
+    fn return_type(&self) -> Type;
+    fn call(&self, args: &[Value]) -> Result<Value, FunctionError>;
+}

@@ -1,1 +1,4 @@
-//! todo
+//! One file per resource or data source: schema and glue between Terraform values and the
+//! pure logic in `crate::azure`. No business rules live here.
+
+pub mod role_definition;

@@ -1,0 +1,445 @@
+//! The `tfplugin5.Provider` gRPC service: decodes each request into framework values, calls the
+//! provider, resource or data source, and encodes the answer. RPCs for features we do not offer
+//! (ephemeral resources, list resources, actions, identities) answer with an error diagnostic
+//! naming the unknown type, which Terraform shows to the user instead of crashing.
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+use tracing::{debug, warn};
+
+use super::convert::{self, decode, encode};
+use crate::framework::{
+    ApplyRequest, DataSource, Diagnostic, Diagnostics, Function, PlanRequest, Provider, ReadRequest, Resource,
+    Value,
+};
+use crate::proto::tfplugin5 as pb;
+use crate::proto::tfplugin5::provider_server::Provider as ProviderRpc;
+
+/// Serves one `Provider` implementation over tfplugin5.
+pub struct ProviderService {
+    provider: Arc<dyn Provider>,
+    resources: BTreeMap<&'static str, Arc<dyn Resource>>,
+    data_sources: BTreeMap<&'static str, Arc<dyn DataSource>>,
+    functions: BTreeMap<&'static str, Arc<dyn Function>>,
+}
+
+type Rpc<T> = Result<Response<T>, Status>;
+
+fn unknown_type(kind: &str, name: &str) -> Diagnostics {
+    Diagnostic::error(
+        format!("Unknown {kind} type"),
+        format!("The aksid provider has no {kind} named {name:?}. Check the spelling, or upgrade the provider."),
+    )
+    .into()
+}
+
+impl ProviderService {
+    pub fn new(provider: Arc<dyn Provider>) -> Self {
+        let resources = provider.resources().into_iter().map(|r| (r.type_name(), r)).collect();
+        let data_sources = provider.data_sources().into_iter().map(|d| (d.type_name(), d)).collect();
+        let functions = provider.functions().into_iter().map(|f| (f.name(), f)).collect();
+        ProviderService { provider, resources, data_sources, functions }
+    }
+
+    pub fn into_server(self) -> pb::provider_server::ProviderServer<Self> {
+        // Terraform's client accepts any message size; plugin-go allows 256 MiB, so do we.
+        const LIMIT: usize = 256 << 20;
+        pb::provider_server::ProviderServer::new(self).max_decoding_message_size(LIMIT).max_encoding_message_size(LIMIT)
+    }
+
+    fn resource(&self, name: &str) -> Result<&Arc<dyn Resource>, Diagnostics> {
+        self.resources.get(name).ok_or_else(|| unknown_type("resource", name))
+    }
+
+    fn data_source(&self, name: &str) -> Result<&Arc<dyn DataSource>, Diagnostics> {
+        self.data_sources.get(name).ok_or_else(|| unknown_type("data source", name))
+    }
+}
+
+/// Run a fallible body and fold its error diagnostics into the response.
+macro_rules! try_diags {
+    ($e:expr, $resp:ident) => {
+        match $e {
+            Ok(v) => v,
+            Err(d) => {
+                $resp.diagnostics.extend(convert::diagnostics(&d));
+                return Ok(Response::new($resp));
+            }
+        }
+    };
+}
+
+#[tonic::async_trait]
+impl ProviderRpc for ProviderService {
+    async fn get_metadata(&self, _: Request<pb::get_metadata::Request>) -> Rpc<pb::get_metadata::Response> {
+        use pb::get_metadata as m;
+        Ok(Response::new(m::Response {
+            server_capabilities: Some(capabilities()),
+            resources: self.resources.keys().map(|k| m::ResourceMetadata { type_name: k.to_string() }).collect(),
+            data_sources: self.data_sources.keys().map(|k| m::DataSourceMetadata { type_name: k.to_string() }).collect(),
+            functions: self.functions.keys().map(|k| m::FunctionMetadata { name: k.to_string() }).collect(),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_schema(&self, _: Request<pb::get_provider_schema::Request>) -> Rpc<pb::get_provider_schema::Response> {
+        debug!(tf_rpc = "GetSchema", "serving provider schema");
+        Ok(Response::new(pb::get_provider_schema::Response {
+            provider: Some(convert::schema(&self.provider.schema())),
+            resource_schemas: self.resources.iter().map(|(k, r)| (k.to_string(), convert::schema(&r.schema()))).collect(),
+            data_source_schemas: self
+                .data_sources
+                .iter()
+                .map(|(k, d)| (k.to_string(), convert::schema(&d.schema())))
+                .collect(),
+            functions: self.functions.iter().map(|(k, f)| (k.to_string(), convert::function(f.as_ref()))).collect(),
+            server_capabilities: Some(capabilities()),
+            ..Default::default()
+        }))
+    }
+
+    async fn prepare_provider_config(
+        &self,
+        req: Request<pb::prepare_provider_config::Request>,
+    ) -> Rpc<pb::prepare_provider_config::Response> {
+        let req = req.into_inner();
+        let mut resp = pb::prepare_provider_config::Response::default();
+        let ty = self.provider.schema().block.value_type();
+        let config = try_diags!(decode(req.config.as_ref(), &ty, "provider configuration"), resp);
+        resp.diagnostics = convert::diagnostics(&self.provider.validate(&config));
+        // Terraform ignores prepared_config, but it must decode: echo the config.
+        resp.prepared_config = req.config;
+        Ok(Response::new(resp))
+    }
+
+    async fn validate_resource_type_config(
+        &self,
+        req: Request<pb::validate_resource_type_config::Request>,
+    ) -> Rpc<pb::validate_resource_type_config::Response> {
+        let req = req.into_inner();
+        let mut resp = pb::validate_resource_type_config::Response::default();
+        let r = try_diags!(self.resource(&req.type_name), resp);
+        let config = try_diags!(decode(req.config.as_ref(), &r.schema().block.value_type(), "configuration"), resp);
+        resp.diagnostics = convert::diagnostics(&r.validate(&config));
+        Ok(Response::new(resp))
+    }
+
+    async fn validate_data_source_config(
+        &self,
+        req: Request<pb::validate_data_source_config::Request>,
+    ) -> Rpc<pb::validate_data_source_config::Response> {
+        let req = req.into_inner();
+        let mut resp = pb::validate_data_source_config::Response::default();
+        let d = try_diags!(self.data_source(&req.type_name), resp);
+        let config = try_diags!(decode(req.config.as_ref(), &d.schema().block.value_type(), "configuration"), resp);
+        resp.diagnostics = convert::diagnostics(&d.validate(&config));
+        Ok(Response::new(resp))
+    }
+
+    async fn upgrade_resource_state(
+        &self,
+        req: Request<pb::upgrade_resource_state::Request>,
+    ) -> Rpc<pb::upgrade_resource_state::Response> {
+        let req = req.into_inner();
+        let mut resp = pb::upgrade_resource_state::Response::default();
+        let r = try_diags!(self.resource(&req.type_name), resp);
+        let raw = req.raw_state.unwrap_or_default();
+        if raw.json.is_empty() && !raw.flatmap.is_empty() {
+            let d: Diagnostics = Diagnostic::error(
+                "Unsupported legacy state format",
+                "This state was written by Terraform 0.11 or older (flatmap). Upgrade it with Terraform 0.12–0.13 first.",
+            )
+            .into();
+            resp.diagnostics = convert::diagnostics(&d);
+            return Ok(Response::new(resp));
+        }
+        let ty = r.schema().block.value_type();
+        let upgraded = if raw.json.is_empty() { Ok(Value::Null) } else { r.upgrade_state(req.version, &raw.json) };
+        let value = try_diags!(upgraded, resp);
+        resp.upgraded_state = Some(try_diags!(encode(&value, &ty, "upgraded state"), resp));
+        Ok(Response::new(resp))
+    }
+
+    async fn get_resource_identity_schemas(
+        &self,
+        _: Request<pb::get_resource_identity_schemas::Request>,
+    ) -> Rpc<pb::get_resource_identity_schemas::Response> {
+        // No resource of ours has an identity schema (yet): an empty map says so.
+        Ok(Response::new(Default::default()))
+    }
+
+    async fn upgrade_resource_identity(
+        &self,
+        req: Request<pb::upgrade_resource_identity::Request>,
+    ) -> Rpc<pb::upgrade_resource_identity::Response> {
+        let name = req.into_inner().type_name;
+        Ok(Response::new(pb::upgrade_resource_identity::Response {
+            diagnostics: convert::diagnostics(&unknown_type("resource identity", &name)),
+            ..Default::default()
+        }))
+    }
+
+    async fn configure(&self, req: Request<pb::configure::Request>) -> Rpc<pb::configure::Response> {
+        let req = req.into_inner();
+        let mut resp = pb::configure::Response::default();
+        let ty = self.provider.schema().block.value_type();
+        let config = try_diags!(decode(req.config.as_ref(), &ty, "provider configuration"), resp);
+        debug!(tf_rpc = "Configure", terraform_version = %req.terraform_version, "configuring provider");
+        resp.diagnostics = convert::diagnostics(&self.provider.configure(&config, &req.terraform_version).await);
+        Ok(Response::new(resp))
+    }
+
+    async fn read_resource(&self, req: Request<pb::read_resource::Request>) -> Rpc<pb::read_resource::Response> {
+        let req = req.into_inner();
+        let mut resp = pb::read_resource::Response::default();
+        let r = try_diags!(self.resource(&req.type_name), resp);
+        let ty = r.schema().block.value_type();
+        let current_state = try_diags!(decode(req.current_state.as_ref(), &ty, "current state"), resp);
+        let out = r.read(ReadRequest { current_state, private: req.private }).await;
+        resp.diagnostics = convert::diagnostics(&out.diagnostics);
+        resp.new_state = Some(try_diags!(encode(&out.new_state, &ty, "state"), resp));
+        resp.private = out.private;
+        Ok(Response::new(resp))
+    }
+
+    async fn plan_resource_change(
+        &self,
+        req: Request<pb::plan_resource_change::Request>,
+    ) -> Rpc<pb::plan_resource_change::Response> {
+        let req = req.into_inner();
+        let mut resp = pb::plan_resource_change::Response::default();
+        let r = try_diags!(self.resource(&req.type_name), resp);
+        let ty = r.schema().block.value_type();
+        let prior_state = try_diags!(decode(req.prior_state.as_ref(), &ty, "prior state"), resp);
+        let proposed_new_state = try_diags!(decode(req.proposed_new_state.as_ref(), &ty, "proposed state"), resp);
+        let config = try_diags!(decode(req.config.as_ref(), &ty, "configuration"), resp);
+        let out = r.plan(PlanRequest { prior_state, proposed_new_state, config, prior_private: req.prior_private }).await;
+        resp.diagnostics = convert::diagnostics(&out.diagnostics);
+        resp.planned_state = Some(try_diags!(encode(&out.planned_state, &ty, "plan"), resp));
+        resp.requires_replace = out.requires_replace.iter().map(convert::attribute_path).collect();
+        resp.planned_private = out.planned_private;
+        Ok(Response::new(resp))
+    }
+
+    async fn apply_resource_change(
+        &self,
+        req: Request<pb::apply_resource_change::Request>,
+    ) -> Rpc<pb::apply_resource_change::Response> {
+        let req = req.into_inner();
+        let mut resp = pb::apply_resource_change::Response::default();
+        let r = try_diags!(self.resource(&req.type_name), resp);
+        let ty = r.schema().block.value_type();
+        let prior_state = try_diags!(decode(req.prior_state.as_ref(), &ty, "prior state"), resp);
+        let planned_state = try_diags!(decode(req.planned_state.as_ref(), &ty, "planned state"), resp);
+        let config = try_diags!(decode(req.config.as_ref(), &ty, "configuration"), resp);
+        let out = r.apply(ApplyRequest { prior_state, planned_state, config, planned_private: req.planned_private }).await;
+        if !out.new_state.is_wholly_known() {
+            warn!(tf_rpc = "ApplyResourceChange", type_name = %req.type_name, "apply left unknown values; storing them as null");
+        }
+        resp.diagnostics = convert::diagnostics(&out.diagnostics);
+        resp.new_state = Some(try_diags!(encode(&out.new_state.unknowns_to_null(), &ty, "new state"), resp));
+        resp.private = out.private;
+        Ok(Response::new(resp))
+    }
+
+    async fn import_resource_state(
+        &self,
+        req: Request<pb::import_resource_state::Request>,
+    ) -> Rpc<pb::import_resource_state::Response> {
+        let req = req.into_inner();
+        let mut resp = pb::import_resource_state::Response::default();
+        let r = try_diags!(self.resource(&req.type_name), resp);
+        let ty = r.schema().block.value_type();
+        let imported = try_diags!(r.import(&req.id).await, resp);
+        for item in imported {
+            let state = try_diags!(encode(&item.state, &ty, "imported state"), resp);
+            resp.imported_resources.push(pb::import_resource_state::ImportedResource {
+                type_name: req.type_name.clone(),
+                state: Some(state),
+                private: item.private,
+                identity: None,
+            });
+        }
+        Ok(Response::new(resp))
+    }
+
+    async fn move_resource_state(
+        &self,
+        req: Request<pb::move_resource_state::Request>,
+    ) -> Rpc<pb::move_resource_state::Response> {
+        let req = req.into_inner();
+        let d: Diagnostics = Diagnostic::error(
+            "Moving resources across types is not supported",
+            format!(
+                "aksid cannot convert {} state into {}. Remove the old resource from state and import the new one.",
+                req.source_type_name, req.target_type_name
+            ),
+        )
+        .into();
+        Ok(Response::new(pb::move_resource_state::Response {
+            diagnostics: convert::diagnostics(&d),
+            ..Default::default()
+        }))
+    }
+
+    async fn read_data_source(&self, req: Request<pb::read_data_source::Request>) -> Rpc<pb::read_data_source::Response> {
+        let req = req.into_inner();
+        let mut resp = pb::read_data_source::Response::default();
+        let d = try_diags!(self.data_source(&req.type_name), resp);
+        let ty = d.schema().block.value_type();
+        let config = try_diags!(decode(req.config.as_ref(), &ty, "configuration"), resp);
+        debug!(tf_rpc = "ReadDataSource", type_name = %req.type_name, "reading data source");
+        let state = try_diags!(d.read(&config).await, resp);
+        resp.state = Some(try_diags!(encode(&state, &ty, "data source state"), resp));
+        Ok(Response::new(resp))
+    }
+
+    async fn validate_ephemeral_resource_config(
+        &self,
+        req: Request<pb::validate_ephemeral_resource_config::Request>,
+    ) -> Rpc<pb::validate_ephemeral_resource_config::Response> {
+        let name = req.into_inner().type_name;
+        Ok(Response::new(pb::validate_ephemeral_resource_config::Response {
+            diagnostics: convert::diagnostics(&unknown_type("ephemeral resource", &name)),
+        }))
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        req: Request<pb::open_ephemeral_resource::Request>,
+    ) -> Rpc<pb::open_ephemeral_resource::Response> {
+        let name = req.into_inner().type_name;
+        Ok(Response::new(pb::open_ephemeral_resource::Response {
+            diagnostics: convert::diagnostics(&unknown_type("ephemeral resource", &name)),
+            ..Default::default()
+        }))
+    }
+
+    async fn renew_ephemeral_resource(
+        &self,
+        req: Request<pb::renew_ephemeral_resource::Request>,
+    ) -> Rpc<pb::renew_ephemeral_resource::Response> {
+        let name = req.into_inner().type_name;
+        Ok(Response::new(pb::renew_ephemeral_resource::Response {
+            diagnostics: convert::diagnostics(&unknown_type("ephemeral resource", &name)),
+            ..Default::default()
+        }))
+    }
+
+    async fn close_ephemeral_resource(
+        &self,
+        req: Request<pb::close_ephemeral_resource::Request>,
+    ) -> Rpc<pb::close_ephemeral_resource::Response> {
+        let name = req.into_inner().type_name;
+        Ok(Response::new(pb::close_ephemeral_resource::Response {
+            diagnostics: convert::diagnostics(&unknown_type("ephemeral resource", &name)),
+        }))
+    }
+
+    type ListResourceStream = Pin<Box<dyn Stream<Item = Result<pb::list_resource::Event, Status>> + Send>>;
+
+    async fn list_resource(&self, req: Request<pb::list_resource::Request>) -> Rpc<Self::ListResourceStream> {
+        let name = req.into_inner().type_name;
+        let event = pb::list_resource::Event {
+            diagnostic: convert::diagnostics(&unknown_type("list resource", &name)),
+            ..Default::default()
+        };
+        Ok(Response::new(Box::pin(tokio_stream::iter([Ok(event)]))))
+    }
+
+    async fn validate_list_resource_config(
+        &self,
+        req: Request<pb::validate_list_resource_config::Request>,
+    ) -> Rpc<pb::validate_list_resource_config::Response> {
+        let name = req.into_inner().type_name;
+        Ok(Response::new(pb::validate_list_resource_config::Response {
+            diagnostics: convert::diagnostics(&unknown_type("list resource", &name)),
+        }))
+    }
+
+    async fn get_functions(&self, _: Request<pb::get_functions::Request>) -> Rpc<pb::get_functions::Response> {
+        Ok(Response::new(pb::get_functions::Response {
+            functions: self.functions.iter().map(|(k, f)| (k.to_string(), convert::function(f.as_ref()))).collect(),
+            diagnostics: vec![],
+        }))
+    }
+
+    async fn call_function(&self, req: Request<pb::call_function::Request>) -> Rpc<pb::call_function::Response> {
+        let req = req.into_inner();
+        let fail = |text: String, arg: Option<usize>| {
+            Ok(Response::new(pb::call_function::Response {
+                result: None,
+                error: Some(pb::FunctionError { text, function_argument: arg.map(|a| a as i64) }),
+            }))
+        };
+        let Some(f) = self.functions.get(req.name.as_str()) else {
+            return fail(format!("aksid has no function named {:?}", req.name), None);
+        };
+        let params = f.parameters();
+        if req.arguments.len() != params.len() {
+            return fail(format!("{} takes {} arguments, got {}", f.name(), params.len(), req.arguments.len()), None);
+        }
+        let mut args = Vec::with_capacity(params.len());
+        for (i, (dv, p)) in req.arguments.iter().zip(&params).enumerate() {
+            match decode(Some(dv), &p.ty, "function argument") {
+                Ok(v) => args.push(v),
+                Err(d) => return fail(d.0.first().map(|d| d.detail.clone()).unwrap_or_default(), Some(i)),
+            }
+        }
+        match f.call(&args) {
+            Ok(v) => match encode(&v, &f.return_type(), "function result") {
+                Ok(dv) => Ok(Response::new(pb::call_function::Response { result: Some(dv), error: None })),
+                Err(d) => fail(d.0.first().map(|d| d.detail.clone()).unwrap_or_default(), None),
+            },
+            Err(e) => fail(e.text, e.argument),
+        }
+    }
+
+    async fn plan_action(&self, req: Request<pb::plan_action::Request>) -> Rpc<pb::plan_action::Response> {
+        let name = req.into_inner().action_type;
+        Ok(Response::new(pb::plan_action::Response {
+            diagnostics: convert::diagnostics(&unknown_type("action", &name)),
+            ..Default::default()
+        }))
+    }
+
+    type InvokeActionStream = Pin<Box<dyn Stream<Item = Result<pb::invoke_action::Event, Status>> + Send>>;
+
+    async fn invoke_action(&self, req: Request<pb::invoke_action::Request>) -> Rpc<Self::InvokeActionStream> {
+        use pb::invoke_action::event;
+        let name = req.into_inner().action_type;
+        let event = pb::invoke_action::Event {
+            r#type: Some(event::Type::Completed(event::Completed {
+                diagnostics: convert::diagnostics(&unknown_type("action", &name)),
+                ..Default::default()
+            })),
+        };
+        Ok(Response::new(Box::pin(tokio_stream::iter([Ok(event)]))))
+    }
+
+    async fn validate_action_config(
+        &self,
+        req: Request<pb::validate_action_config::Request>,
+    ) -> Rpc<pb::validate_action_config::Response> {
+        let name = req.into_inner().type_name;
+        Ok(Response::new(pb::validate_action_config::Response {
+            diagnostics: convert::diagnostics(&unknown_type("action", &name)),
+        }))
+    }
+
+    async fn stop(&self, _: Request<pb::stop::Request>) -> Rpc<pb::stop::Response> {
+        debug!(tf_rpc = "Stop", "stop requested");
+        self.provider.stop();
+        Ok(Response::new(pb::stop::Response { error: String::new() }))
+    }
+}
+
+fn capabilities() -> pb::ServerCapabilities {
+    // Destroy arrives as ApplyResourceChange with a null plan on every Terraform version, so we
+    // do not ask for destroy plans; schemas are cheap, so GetSchema stays mandatory.
+    pb::ServerCapabilities { plan_destroy: false, get_provider_schema_optional: false, move_resource_state: false }
+}

@@ -1,0 +1,398 @@
+//! The `provider "aksid"` block: its schema, static validation (which tolerates unknowns), and
+//! resolution against environment variables into the settings the clients use.
+//! Pure logic: the environment is passed in as a function.
+
+use crate::framework::{Attribute, AttributePath, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value};
+
+pub const ENVIRONMENTS: [&str; 3] = ["public", "usgovernment", "china"];
+
+pub fn schema() -> Schema {
+    let s = |name: &str, d: &str| Attribute::optional(name, Type::String, d);
+    let b = |name: &str, d: &str| Attribute::optional(name, Type::Bool, d);
+    let kubernetes = Block::new("How to reach the cluster's Kubernetes API (for pod identity objects).")
+        .attribute(s("host", "API server URL, e.g. `https://my-aks.hcp.westeurope.azmk8s.io:443`. Env: `KUBE_HOST`."))
+        .attribute(s("token", "Bearer token. Env: `KUBE_TOKEN`.").sensitive())
+        .attribute(s("cluster_ca_certificate", "PEM CA bundle of the API server. Env: `KUBE_CLUSTER_CA_CERT_DATA`."))
+        .attribute(s("client_certificate", "PEM client certificate (needs `client_key`)."))
+        .attribute(s("client_key", "PEM private key of `client_certificate`.").sensitive())
+        .attribute(s("config_path", "Path to a kubeconfig file. Env: `KUBE_CONFIG_PATH`."))
+        .attribute(s("config_context", "Context to use from the kubeconfig."));
+    Schema {
+        version: 0,
+        block: Block::new("Authenticates to Azure Resource Manager and, optionally, a cluster's Kubernetes API.")
+            .attribute(s("subscription_id", "Default subscription (GUID). Env: `ARM_SUBSCRIPTION_ID`."))
+            .attribute(s("tenant_id", "Entra tenant (GUID). Env: `ARM_TENANT_ID`."))
+            .attribute(s("client_id", "Client (application) id of a service principal or managed identity. Env: `ARM_CLIENT_ID`."))
+            .attribute(s("client_secret", "Service principal secret. Env: `ARM_CLIENT_SECRET`.").sensitive())
+            .attribute(b("use_msi", "Authenticate with a managed identity. Env: `ARM_USE_MSI`."))
+            .attribute(b("use_oidc", "Authenticate with a federated (OIDC) token, e.g. from a CI system. Env: `ARM_USE_OIDC`."))
+            .attribute(s("oidc_token_file_path", "File holding the federated token. Env: `ARM_OIDC_TOKEN_FILE_PATH`."))
+            .attribute(b("use_cli", "Authenticate as the Azure CLI's signed-in user. Env: `ARM_USE_CLI`."))
+            .attribute(s("environment", "Cloud: `public` (default), `usgovernment` or `china`. Env: `ARM_ENVIRONMENT`."))
+            .attribute(s("arm_endpoint", "Override of the Resource Manager endpoint (e.g. the local emulator). Env: `AKSID_ARM_ENDPOINT`."))
+            .attribute(s("authority_host", "Override of the Entra authority host. Env: `AKSID_AUTHORITY_HOST`."))
+            .attribute(s(
+                "ca_certificate",
+                "Path to a PEM file of CA certificates trusted in addition to the system roots (emulators, TLS-inspecting proxies). Env: `AKSID_CA_CERTIFICATE`.",
+            ))
+            .block(NestedBlock::new("kubernetes", Nesting::Single, kubernetes)),
+    }
+}
+
+/// How the provider authenticates to Entra.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthMethod {
+    ClientSecret,
+    Oidc,
+    ManagedIdentity,
+    AzureCli,
+}
+
+/// The provider configuration after environment fallbacks. Secrets stay out of `Debug`.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Settings {
+    pub subscription_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub use_msi: bool,
+    pub use_oidc: bool,
+    pub oidc_token_file_path: Option<String>,
+    pub use_cli: bool,
+    pub environment: String,
+    pub arm_endpoint: String,
+    pub authority_host: String,
+    pub ca_certificate: Option<String>,
+    pub kubernetes: KubernetesSettings,
+}
+
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct KubernetesSettings {
+    pub host: Option<String>,
+    pub token: Option<String>,
+    pub cluster_ca_certificate: Option<String>,
+    pub client_certificate: Option<String>,
+    pub client_key: Option<String>,
+    pub config_path: Option<String>,
+    pub config_context: Option<String>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("subscription_id", &self.subscription_id)
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "[redacted]"))
+            .field("auth", &self.auth_methods())
+            .field("environment", &self.environment)
+            .field("arm_endpoint", &self.arm_endpoint)
+            .field("authority_host", &self.authority_host)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Settings {
+    /// Methods explicitly selected, in the order the credential chain tries them.
+    pub fn auth_methods(&self) -> Vec<AuthMethod> {
+        let mut m = Vec::new();
+        if self.client_secret.is_some() {
+            m.push(AuthMethod::ClientSecret);
+        }
+        if self.use_oidc {
+            m.push(AuthMethod::Oidc);
+        }
+        if self.use_msi {
+            m.push(AuthMethod::ManagedIdentity);
+        }
+        if self.use_cli {
+            m.push(AuthMethod::AzureCli);
+        }
+        m
+    }
+}
+
+pub fn default_endpoints(environment: &str) -> (&'static str, &'static str) {
+    match environment {
+        "usgovernment" => ("https://management.usgovcloudapi.net/", "https://login.microsoftonline.us/"),
+        "china" => ("https://management.chinacloudapi.cn/", "https://login.chinacloudapi.cn/"),
+        _ => ("https://management.azure.com/", "https://login.microsoftonline.com/"),
+    }
+}
+
+pub fn is_guid(s: &str) -> bool {
+    uuid::Uuid::try_parse(s).is_ok() && s.len() == 36
+}
+
+/// An endpoint must be https, except plain http to a loopback host (local emulators).
+pub fn check_endpoint(raw: &str) -> Result<(), String> {
+    let u = url::Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
+    match u.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = match u.host() {
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if loopback {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{raw:?} uses plain http to a host that is not loopback; tokens would cross the network unencrypted. Use https."
+                ))
+            }
+        }
+        other => Err(format!("{raw:?} has scheme {other:?}; use https")),
+    }
+}
+
+/// Checks that need only the configuration (unknowns are skipped).
+pub fn validate(config: &Value) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    for name in ["subscription_id", "tenant_id", "client_id"] {
+        if let Some(v) = config.attr(name).as_str() {
+            if !is_guid(v) {
+                d.error_at(
+                    AttributePath::attr(name),
+                    format!("Invalid {name}"),
+                    format!("{v:?} is not a GUID (expected the form 00000000-0000-0000-0000-000000000000)."),
+                );
+            }
+        }
+    }
+    if let Some(env) = config.attr("environment").as_str() {
+        if !ENVIRONMENTS.contains(&env) {
+            d.error_at(
+                AttributePath::attr("environment"),
+                "Unknown Azure environment",
+                format!("{env:?} is not one of: {}.", ENVIRONMENTS.join(", ")),
+            );
+        }
+    }
+    for name in ["arm_endpoint", "authority_host"] {
+        if let Some(v) = config.attr(name).as_str() {
+            if let Err(e) = check_endpoint(v) {
+                d.error_at(AttributePath::attr(name), format!("Insecure or invalid {name}"), e);
+            }
+        }
+    }
+    // Auth methods that exclude each other. Unknowns and nulls select nothing.
+    let selected: Vec<&str> = [
+        ("client_secret", !config.attr("client_secret").is_null() && !config.attr("client_secret").is_unknown()),
+        ("use_oidc", config.attr("use_oidc").as_bool() == Some(true)),
+        ("use_msi", config.attr("use_msi").as_bool() == Some(true)),
+        ("use_cli", config.attr("use_cli").as_bool() == Some(true)),
+    ]
+    .into_iter()
+    .filter_map(|(n, on)| on.then_some(n))
+    .collect();
+    if selected.len() > 1 {
+        d.error_at(
+            AttributePath::attr(selected[1]),
+            "Conflicting authentication methods",
+            format!(
+                "{} are set together; choose one way to authenticate ({} was set first).",
+                selected.join(" and "),
+                selected[0]
+            ),
+        );
+    }
+    if !config.attr("oidc_token_file_path").is_null() && config.attr("use_oidc").as_bool() == Some(false) {
+        d.error_at(
+            AttributePath::attr("oidc_token_file_path"),
+            "oidc_token_file_path needs use_oidc",
+            "A federated token file is only read with use_oidc = true.",
+        );
+    }
+    let k = config.attr("kubernetes");
+    if let Some(host) = k.attr("host").as_str() {
+        if let Err(e) = check_endpoint(host) {
+            d.error_at(AttributePath::attr("kubernetes").then_attr("host"), "Insecure or invalid kubernetes host", e);
+        }
+    }
+    let cert = !k.attr("client_certificate").is_null();
+    let key = !k.attr("client_key").is_null();
+    if cert != key {
+        let (have, missing) = if cert { ("client_certificate", "client_key") } else { ("client_key", "client_certificate") };
+        d.error_at(
+            AttributePath::attr("kubernetes").then_attr(have),
+            format!("{have} needs {missing}"),
+            "A client certificate and its key are only usable together.",
+        );
+    }
+    d
+}
+
+/// Apply environment fallbacks and defaults, then re-check what the environment may have
+/// introduced. Errors that come from the environment name the variable.
+pub fn resolve(config: &Value, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, Diagnostics> {
+    let mut d = validate(config);
+    let text = |v: &Value, var: Option<&str>| -> Option<String> {
+        v.as_str().map(str::to_string).or_else(|| var.and_then(env)).filter(|s| !s.is_empty())
+    };
+    let flag = |v: &Value, var: &str| -> bool {
+        v.as_bool().unwrap_or_else(|| env(var).is_some_and(|s| matches!(s.to_ascii_lowercase().as_str(), "true" | "1")))
+    };
+    let environment = text(config.attr("environment"), Some("ARM_ENVIRONMENT")).unwrap_or_else(|| "public".into());
+    let (arm_default, authority_default) = default_endpoints(&environment);
+    let k = config.attr("kubernetes");
+    let s = Settings {
+        subscription_id: text(config.attr("subscription_id"), Some("ARM_SUBSCRIPTION_ID")),
+        tenant_id: text(config.attr("tenant_id"), Some("ARM_TENANT_ID")),
+        client_id: text(config.attr("client_id"), Some("ARM_CLIENT_ID")),
+        client_secret: text(config.attr("client_secret"), Some("ARM_CLIENT_SECRET")),
+        use_msi: flag(config.attr("use_msi"), "ARM_USE_MSI"),
+        use_oidc: flag(config.attr("use_oidc"), "ARM_USE_OIDC"),
+        oidc_token_file_path: text(config.attr("oidc_token_file_path"), Some("ARM_OIDC_TOKEN_FILE_PATH")),
+        use_cli: flag(config.attr("use_cli"), "ARM_USE_CLI"),
+        arm_endpoint: text(config.attr("arm_endpoint"), Some("AKSID_ARM_ENDPOINT")).unwrap_or_else(|| arm_default.into()),
+        authority_host: text(config.attr("authority_host"), Some("AKSID_AUTHORITY_HOST"))
+            .unwrap_or_else(|| authority_default.into()),
+        ca_certificate: text(config.attr("ca_certificate"), Some("AKSID_CA_CERTIFICATE")),
+        environment,
+        kubernetes: KubernetesSettings {
+            host: text(k.attr("host"), Some("KUBE_HOST")),
+            token: text(k.attr("token"), Some("KUBE_TOKEN")),
+            cluster_ca_certificate: text(k.attr("cluster_ca_certificate"), Some("KUBE_CLUSTER_CA_CERT_DATA")),
+            client_certificate: text(k.attr("client_certificate"), None),
+            client_key: text(k.attr("client_key"), None),
+            config_path: text(k.attr("config_path"), Some("KUBE_CONFIG_PATH")),
+            config_context: text(k.attr("config_context"), None),
+        },
+    };
+    if d.has_errors() {
+        return Err(d);
+    }
+    // The same checks again, for values that came from the environment.
+    let from_env = |attr: &str, var: &str| -> bool { config.attr(attr).is_null() && env(var).is_some() };
+    for (attr, var, value) in [
+        ("subscription_id", "ARM_SUBSCRIPTION_ID", &s.subscription_id),
+        ("tenant_id", "ARM_TENANT_ID", &s.tenant_id),
+        ("client_id", "ARM_CLIENT_ID", &s.client_id),
+    ] {
+        if let Some(v) = value.as_deref().filter(|v| !is_guid(v) && from_env(attr, var)) {
+            d.error(format!("Invalid {var}"), format!("{var}={v:?} is not a GUID."));
+        }
+    }
+    if !ENVIRONMENTS.contains(&s.environment.as_str()) {
+        d.error("Invalid ARM_ENVIRONMENT", format!("{:?} is not one of: {}.", s.environment, ENVIRONMENTS.join(", ")));
+    }
+    for (var, value) in [("AKSID_ARM_ENDPOINT", &s.arm_endpoint), ("AKSID_AUTHORITY_HOST", &s.authority_host)] {
+        if let Err(e) = check_endpoint(value) {
+            d.error(format!("Insecure or invalid {var}"), e);
+        }
+    }
+    let methods = s.auth_methods();
+    if methods.len() > 1 {
+        d.error(
+            "Conflicting authentication methods",
+            format!(
+                "The configuration and ARM_* environment variables together select {:?}; choose one.",
+                methods
+            ),
+        );
+    }
+    if s.use_oidc && (s.client_id.is_none() || s.tenant_id.is_none()) {
+        d.error_at(
+            AttributePath::attr("use_oidc"),
+            "OIDC authentication needs client_id and tenant_id",
+            "Set client_id and tenant_id (or ARM_CLIENT_ID and ARM_TENANT_ID) to the identity the federated token is for.",
+        );
+    }
+    if methods == [AuthMethod::ClientSecret] && (s.client_id.is_none() || s.tenant_id.is_none()) {
+        d.error_at(
+            AttributePath::attr("client_secret"),
+            "A client secret needs client_id and tenant_id",
+            "Set client_id and tenant_id (or ARM_CLIENT_ID and ARM_TENANT_ID) of the service principal.",
+        );
+    }
+    if d.has_errors() {
+        Err(d)
+    } else {
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::codec;
+
+    const G: &str = "00000000-0000-0000-0000-000000000001";
+
+    fn config(pairs: &[(&str, Value)]) -> Value {
+        let mut v = codec::from_json(b"{}", &schema().block.value_type()).unwrap();
+        for (k, val) in pairs {
+            v.set_attr(k, val.clone());
+        }
+        v
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn malformed_guid_points_at_attribute() {
+        let d = validate(&config(&[("tenant_id", Value::string("not-a-guid"))]));
+        assert!(d.has_errors());
+        assert_eq!(d.0[0].attribute, Some(AttributePath::attr("tenant_id")));
+    }
+
+    #[test]
+    fn conflicting_auth_is_an_error_on_the_second_method() {
+        let d = validate(&config(&[("use_msi", Value::Bool(true)), ("use_cli", Value::Bool(true))]));
+        assert_eq!(d.0.len(), 1);
+        assert_eq!(d.0[0].attribute, Some(AttributePath::attr("use_cli")));
+        assert!(d.0[0].summary.contains("Conflicting"));
+        // unknowns select nothing yet
+        assert!(!validate(&config(&[("use_msi", Value::Bool(true)), ("use_cli", Value::Unknown)])).has_errors());
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(check_endpoint("http://127.0.0.1:8443/").is_ok());
+        assert!(check_endpoint("http://localhost:1/").is_ok());
+        assert!(check_endpoint("http://[::1]:1/").is_ok());
+        assert!(check_endpoint("https://management.azure.com/").is_ok());
+        assert!(check_endpoint("http://10.0.0.5/").unwrap_err().contains("not loopback"));
+        assert!(check_endpoint("http://management.azure.com/").is_err());
+        let d = validate(&config(&[("arm_endpoint", Value::string("http://arm.example.com/"))]));
+        assert_eq!(d.0[0].attribute, Some(AttributePath::attr("arm_endpoint")));
+    }
+
+    #[test]
+    fn environment_fallbacks_and_defaults() {
+        let env = |k: &str| match k {
+            "ARM_TENANT_ID" | "ARM_CLIENT_ID" => Some(G.to_string()),
+            "ARM_CLIENT_SECRET" => Some("s3cret".to_string()),
+            "ARM_ENVIRONMENT" => Some("china".to_string()),
+            _ => None,
+        };
+        let s = resolve(&config(&[]), &env).unwrap();
+        assert_eq!(s.auth_methods(), vec![AuthMethod::ClientSecret]);
+        assert_eq!(s.arm_endpoint, "https://management.chinacloudapi.cn/");
+        assert!(!format!("{s:?}").contains("s3cret"), "secrets never reach Debug output");
+        // config wins over the environment
+        let s = resolve(&config(&[("environment", Value::string("public"))]), &env).unwrap();
+        assert_eq!(s.authority_host, "https://login.microsoftonline.com/");
+    }
+
+    #[test]
+    fn environment_conflicts_are_reported() {
+        let env = |k: &str| (k == "ARM_USE_MSI").then(|| "true".to_string());
+        let d = resolve(&config(&[("use_cli", Value::Bool(true))]), &env).unwrap_err();
+        assert!(d.0[0].summary.contains("Conflicting"));
+        let d = resolve(&config(&[("use_oidc", Value::Bool(true))]), &no_env).unwrap_err();
+        assert_eq!(d.0[0].attribute, Some(AttributePath::attr("use_oidc")));
+    }
+
+    #[test]
+    fn kubernetes_client_cert_needs_key() {
+        let k = Value::object([("client_certificate", Value::string("PEM"))]);
+        let d = validate(&config(&[("kubernetes", k)]));
+        assert_eq!(d.0[0].attribute, Some(AttributePath::attr("kubernetes").then_attr("client_certificate")));
+    }
+}

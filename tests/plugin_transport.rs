@@ -126,7 +126,9 @@ fn tls_client(plugin: &Plugin, identity: Option<&ClientIdentity>) -> tokio_rustl
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(PinnedServer(plugin.server_cert.clone(), provider)));
     let mut config = match identity {
-        Some(id) => builder.with_client_auth_cert(vec![id.cert.clone()], PrivateKeyDer::Pkcs8(id.key.clone_key())).unwrap(),
+        Some(id) => {
+            builder.with_client_auth_cert(vec![id.cert.clone()], PrivateKeyDer::Pkcs8(id.key.clone_key())).unwrap()
+        }
         None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = vec![b"h2".to_vec()];
@@ -153,7 +155,10 @@ async fn grpc_over_tls(plugin: &Plugin, identity: Option<&ClientIdentity>) -> Re
         .await
         .map_err(|e| format!("connect: {e:?}"))?;
     let mut client = ProviderClient::new(channel);
-    let resp = client.get_schema(aksid::proto::tfplugin5::get_provider_schema::Request {}).await.map_err(|e| format!("rpc: {e}"))?;
+    let resp = client
+        .get_schema(aksid::proto::tfplugin5::get_provider_schema::Request {})
+        .await
+        .map_err(|e| format!("rpc: {e}"))?;
     Ok(resp.into_inner().data_source_schemas.len())
 }
 
@@ -257,12 +262,8 @@ fn refuses_a_terraform_that_only_speaks_protocol_6() {
 
 #[test]
 fn reattach_mode_lets_terraform_attach_to_a_running_provider() {
-    let mut child = Command::new(provider_binary())
-        .arg("--debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child =
+        Command::new(provider_binary()).arg("--debug").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut reattach = None;
     for _ in 0..10 {
@@ -283,6 +284,11 @@ output "guid" {{ value = data.aksid_role_definition.r.guid }}
     );
     for tf in terraforms() {
         let mut ws = Workspace::new(tf, &config);
+        // No installation source for aksid at all: only the attached process can serve it.
+        ws.write(
+            "terraform.rc",
+            "provider_installation {\n  direct {\n    exclude = [\"registry.terraform.io/aksid/aksid\"]\n  }\n}\n",
+        );
         ws.set_env("TF_REATTACH_PROVIDERS", &reattach);
         ws.init();
         ws.ok(&["apply", "-auto-approve", "-no-color"]);

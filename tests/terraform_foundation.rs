@@ -38,7 +38,10 @@ fn role_definition_full_lifecycle_on_every_terraform() {
         ws.ok(&["apply", "-auto-approve", "-no-color"]);
         let out = ws.output_json();
         assert_eq!(out["guid"]["value"], "7f951dda-4ed3-4680-a7ca-43fe172d538d", "{}", tf.version);
-        assert_eq!(out["role_id"]["value"], "/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d");
+        assert_eq!(
+            out["role_id"]["value"],
+            "/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d"
+        );
         assert_eq!(out["privileged"]["value"], false);
         assert_eq!(out["actions"]["value"], serde_json::json!(["Microsoft.ContainerRegistry/registries/pull/read"]));
         assert_eq!(out["by_id_name"]["value"], "Storage Blob Data Contributor");
@@ -57,7 +60,11 @@ fn misspelled_role_name_is_an_error_on_the_attribute_with_a_suggestion() {
         assert!(text.contains("Unknown built-in role"), "{text}");
         assert!(text.contains(r#"Did you mean "Storage Blob Data Reader""#), "{text}");
         // Terraform highlights the attribute the diagnostic points at.
-        assert!(text.contains(r#"name = "Storage Blod Data Reader""#), "no attribute highlight on {}:\n{text}", tf.version);
+        assert!(
+            text.contains(r#"name = "Storage Blod Data Reader""#),
+            "no attribute highlight on {}:\n{text}",
+            tf.version
+        );
         assert!(!text.contains("panic"), "{text}");
     }
 }
@@ -108,7 +115,11 @@ data "aksid_role_definition" "r" {{
 #[test]
 fn provider_configuration_errors_point_at_the_attribute() {
     let cases: &[(&str, &str, &str)] = &[
-        (r#"  arm_endpoint = "http://arm.example.com/""#, "Insecure or invalid arm_endpoint", "arm_endpoint = \"http://arm.example.com/\""),
+        (
+            r#"  arm_endpoint = "http://arm.example.com/""#,
+            "Insecure or invalid arm_endpoint",
+            "arm_endpoint = \"http://arm.example.com/\"",
+        ),
         (r#"  tenant_id = "not-a-guid""#, "Invalid tenant_id", "tenant_id = \"not-a-guid\""),
         ("  use_msi = true\n  use_cli = true", "Conflicting authentication methods", "use_cli = true"),
         (r#"  environment = "mars""#, "Unknown Azure environment", "environment = \"mars\""),

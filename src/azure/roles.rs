@@ -26,11 +26,8 @@ const PRIVILEGED_GUIDS: [&str; 4] = [
 ];
 
 static CATALOG: LazyLock<Vec<BuiltinRole>> = LazyLock::new(|| {
-    serde_json::from_str(include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/data/builtin-roles.json"
-    )))
-    .expect("data/builtin-roles.json is valid")
+    serde_json::from_str(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/builtin-roles.json")))
+        .expect("data/builtin-roles.json is valid")
 });
 
 /// One built-in role definition (permissions are the union of its
@@ -129,10 +126,7 @@ pub fn parse_role_definition_id(input: &str) -> Result<RoleDefinitionRef, RoleId
 
     if !s.contains('/') {
         return if is_guid(s) {
-            Ok(RoleDefinitionRef {
-                guid: s.to_ascii_lowercase(),
-                scope: None,
-            })
+            Ok(RoleDefinitionRef { guid: s.to_ascii_lowercase(), scope: None })
         } else {
             Err(RoleIdError::Malformed(input.to_string()))
         };
@@ -149,40 +143,26 @@ pub fn parse_role_definition_id(input: &str) -> Result<RoleDefinitionRef, RoleId
         return Err(RoleIdError::Malformed(input.to_string()));
     }
     if !is_guid(guid) {
-        return Err(RoleIdError::InvalidGuid {
-            input: input.to_string(),
-            guid: guid.to_string(),
-        });
+        return Err(RoleIdError::InvalidGuid { input: input.to_string(), guid: guid.to_string() });
     }
     if !scope.is_empty() && !is_scope(scope) {
-        return Err(RoleIdError::InvalidScope {
-            input: input.to_string(),
-            scope: scope.to_string(),
-        });
+        return Err(RoleIdError::InvalidScope { input: input.to_string(), scope: scope.to_string() });
     }
 
-    Ok(RoleDefinitionRef {
-        guid: guid.to_ascii_lowercase(),
-        scope: (!scope.is_empty()).then(|| scope.to_string()),
-    })
+    Ok(RoleDefinitionRef { guid: guid.to_ascii_lowercase(), scope: (!scope.is_empty()).then(|| scope.to_string()) })
 }
 
 /// 8-4-4-4-12 hex digits, either case.
 fn is_guid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// A leading slash and non-empty segments without whitespace.
 fn is_scope(s: &str) -> bool {
-    s.strip_prefix('/').is_some_and(|rest| {
-        rest.split('/')
-            .all(|seg| !seg.is_empty() && !seg.chars().any(char::is_whitespace))
-    })
+    s.strip_prefix('/')
+        .is_some_and(|rest| rest.split('/').all(|seg| !seg.is_empty() && !seg.chars().any(char::is_whitespace)))
 }
 
 /// Similarity below which a candidate is dropped, unless it is the best one.
@@ -198,18 +178,12 @@ pub fn suggest(name: &str, max: usize) -> Vec<&'static str> {
         return Vec::new();
     }
 
-    let mut scored: Vec<(f64, &'static str)> = all()
-        .iter()
-        .map(|r| (similarity(&query, &r.name.to_lowercase()), r.name.as_str()))
-        .collect();
+    let mut scored: Vec<(f64, &'static str)> =
+        all().iter().map(|r| (similarity(&query, &r.name.to_lowercase()), r.name.as_str())).collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
 
-    let mut out: Vec<&'static str> = scored
-        .iter()
-        .take_while(|(score, _)| *score >= SUGGEST_THRESHOLD)
-        .take(max)
-        .map(|(_, n)| *n)
-        .collect();
+    let mut out: Vec<&'static str> =
+        scored.iter().take_while(|(score, _)| *score >= SUGGEST_THRESHOLD).take(max).map(|(_, n)| *n).collect();
     if out.is_empty() {
         if let Some(&(score, best)) = scored.first() {
             if score > SUGGEST_FLOOR {
@@ -225,8 +199,8 @@ fn similarity(query: &str, name: &str) -> f64 {
     let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
     let (q, n) = (squash(query), squash(name));
     // Spaces are often dropped or added ("acr pull" vs "AcrPull").
-    let mut score = strsim::normalized_damerau_levenshtein(query, name)
-        .max(strsim::normalized_damerau_levenshtein(&q, &n));
+    let mut score =
+        strsim::normalized_damerau_levenshtein(query, name).max(strsim::normalized_damerau_levenshtein(&q, &n));
 
     // The query is a fragment of the name ("blob data reader"): rank by coverage.
     if q.len() >= 3 && n.contains(q.as_str()) {
@@ -243,11 +217,7 @@ fn word_overlap(query: &str, name: &str) -> f64 {
     let close = |a: &str, b: &str| strsim::normalized_damerau_levenshtein(a, b) >= 0.8;
     let coverage = |from: &[&str], to: &[&str]| {
         let total: usize = from.iter().map(|w| w.len()).sum();
-        let hit: usize = from
-            .iter()
-            .filter(|w| to.iter().any(|t| close(w, t)))
-            .map(|w| w.len())
-            .sum();
+        let hit: usize = from.iter().filter(|w| to.iter().any(|t| close(w, t))).map(|w| w.len()).sum();
         if total == 0 {
             0.0
         } else {
@@ -269,12 +239,7 @@ mod tests {
     fn specs_dir() -> Option<PathBuf> {
         let dir = std::env::var_os("AKSID_BUILTIN_ROLES_DIR")
             .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                PathBuf::from(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/../shared/specs/builtin-roles"
-                ))
-            });
+            .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/specs/builtin-roles")));
         dir.is_dir().then_some(dir)
     }
 
@@ -292,15 +257,11 @@ mod tests {
         assert_eq!(all().len(), files.len());
 
         for path in files {
-            let v: serde_json::Value =
-                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             let name = v["roleName"].as_str().unwrap();
             let role = by_name(name).unwrap_or_else(|| panic!("{name} missing"));
             assert_eq!(role.guid, v["name"].as_str().unwrap().to_lowercase());
-            assert_eq!(
-                role.tenant_id().to_lowercase(),
-                v["id"].as_str().unwrap().to_lowercase()
-            );
+            assert_eq!(role.tenant_id().to_lowercase(), v["id"].as_str().unwrap().to_lowercase());
             let actions: Vec<&str> = v["permissions"]
                 .as_array()
                 .unwrap()
@@ -346,10 +307,7 @@ mod tests {
     #[test]
     fn tenant_id_and_permissions() {
         let owner = by_name("Owner").unwrap();
-        assert_eq!(
-            owner.tenant_id(),
-            format!("/providers/Microsoft.Authorization/roleDefinitions/{OWNER}")
-        );
+        assert_eq!(owner.tenant_id(), format!("/providers/Microsoft.Authorization/roleDefinitions/{OWNER}"));
         assert_eq!(owner.actions, ["*"]);
         let reader = by_name("Storage Blob Data Reader").unwrap();
         assert!(!reader.data_actions.is_empty());
@@ -357,19 +315,10 @@ mod tests {
 
     #[test]
     fn privileged_flags() {
-        let privileged: Vec<&str> = all()
-            .iter()
-            .filter(|r| r.privileged())
-            .map(|r| r.name.as_str())
-            .collect();
+        let privileged: Vec<&str> = all().iter().filter(|r| r.privileged()).map(|r| r.name.as_str()).collect();
         assert_eq!(
             privileged,
-            [
-                "Contributor",
-                "Owner",
-                "Role Based Access Control Administrator",
-                "User Access Administrator"
-            ]
+            ["Contributor", "Owner", "Role Based Access Control Administrator", "User Access Administrator"]
         );
         assert!(!by_name("Reader").unwrap().privileged());
         assert!(!by_name("AcrPull").unwrap().privileged());
@@ -381,51 +330,35 @@ mod tests {
 
     #[test]
     fn parses_bare_and_tenant_forms() {
-        let want = RoleDefinitionRef {
-            guid: OWNER.to_string(),
-            scope: None,
-        };
+        let want = RoleDefinitionRef { guid: OWNER.to_string(), scope: None };
         for input in [
             OWNER.to_string(),
             OWNER.to_uppercase(),
             format!("/providers/Microsoft.Authorization/roleDefinitions/{OWNER}"),
             format!("/providers/Microsoft.Authorization/roleDefinitions/{OWNER}/"),
-            format!(
-                "/PROVIDERS/microsoft.authorization/ROLEDEFINITIONS/{}",
-                OWNER.to_uppercase()
-            ),
+            format!("/PROVIDERS/microsoft.authorization/ROLEDEFINITIONS/{}", OWNER.to_uppercase()),
             format!(" {OWNER} "),
         ] {
             assert_eq!(parsed(&input), want, "{input:?}");
         }
         assert_eq!(parsed(OWNER).builtin().unwrap().name, "Owner");
-        assert_eq!(
-            parsed(OWNER).tenant_id(),
-            by_guid(OWNER).unwrap().tenant_id()
-        );
+        assert_eq!(parsed(OWNER).tenant_id(), by_guid(OWNER).unwrap().tenant_id());
     }
 
     #[test]
     fn parses_scoped_forms() {
         let sub = "/subscriptions/00000000-1111-2222-3333-444444444444";
-        let r = parsed(&format!(
-            "{sub}/providers/Microsoft.Authorization/roleDefinitions/{ACR_PULL}"
-        ));
+        let r = parsed(&format!("{sub}/providers/Microsoft.Authorization/roleDefinitions/{ACR_PULL}"));
         assert_eq!(r.guid, ACR_PULL);
         assert_eq!(r.scope.as_deref(), Some(sub));
 
         let rg = format!("{sub}/resourceGroups/My-RG");
-        let r = parsed(&format!(
-            "{rg}/providers/microsoft.authorization/roledefinitions/{}/",
-            ACR_PULL.to_uppercase()
-        ));
+        let r = parsed(&format!("{rg}/providers/microsoft.authorization/roledefinitions/{}/", ACR_PULL.to_uppercase()));
         assert_eq!(r.guid, ACR_PULL);
         assert_eq!(r.scope.as_deref(), Some(rg.as_str()));
 
         let res = format!("{rg}/providers/Microsoft.ContainerRegistry/registries/acr1");
-        let r = parsed(&format!(
-            "{res}/providers/Microsoft.Authorization/roleDefinitions/{ACR_PULL}"
-        ));
+        let r = parsed(&format!("{res}/providers/Microsoft.Authorization/roleDefinitions/{ACR_PULL}"));
         assert_eq!(r.scope.as_deref(), Some(res.as_str()));
     }
 
@@ -459,46 +392,28 @@ mod tests {
         ] {
             let input = format!("{tenant}{guid}");
             let err = parse_role_definition_id(&input).unwrap_err();
-            assert!(
-                matches!(err, RoleIdError::InvalidGuid { .. }),
-                "{input:?}: {err:?}"
-            );
+            assert!(matches!(err, RoleIdError::InvalidGuid { .. }), "{input:?}: {err:?}");
             assert!(err.to_string().contains("8-4-4-4-12"), "{err}");
         }
 
         for scope in ["subscriptions/x", "/subscriptions//x", "/subscriptions/a b"] {
             let input = format!("{scope}{tenant}{OWNER}");
             let err = parse_role_definition_id(&input).unwrap_err();
-            assert!(
-                matches!(err, RoleIdError::InvalidScope { .. }),
-                "{input:?}: {err:?}"
-            );
+            assert!(matches!(err, RoleIdError::InvalidScope { .. }), "{input:?}: {err:?}");
         }
     }
 
     #[test]
     fn suggests_close_names() {
-        assert_eq!(
-            suggest("Storage Blod Data Reader", 3)[0],
-            "Storage Blob Data Reader"
-        );
+        assert_eq!(suggest("Storage Blod Data Reader", 3)[0], "Storage Blob Data Reader");
         assert_eq!(suggest("acr pull", 3)[0], "AcrPull");
         assert_eq!(suggest("network contribtor", 3)[0], "Network Contributor");
-        assert_eq!(
-            suggest("Key Vault Secret User", 3)[0],
-            "Key Vault Secrets User"
-        );
-        assert_eq!(
-            suggest("blob data reader", 3)[0],
-            "Storage Blob Data Reader"
-        );
+        assert_eq!(suggest("Key Vault Secret User", 3)[0], "Key Vault Secrets User");
+        assert_eq!(suggest("blob data reader", 3)[0], "Storage Blob Data Reader");
         assert_eq!(suggest("contributer", 3)[0], "Contributor");
         // Extra words must not pull in the broader, privileged role first.
         assert_eq!(suggest("dns contributor", 3)[0], "DNS Zone Contributor");
-        assert_eq!(
-            suggest("Managed Identity Operater", 3)[0],
-            "Managed Identity Operator"
-        );
+        assert_eq!(suggest("Managed Identity Operater", 3)[0], "Managed Identity Operator");
     }
 
     #[test]

@@ -140,9 +140,7 @@ pub fn infer_type(v: &Value) -> Type {
         Value::String(_) => Type::String,
         Value::List(items) | Value::Tuple(items) => Type::Tuple(items.iter().map(infer_type).collect()),
         Value::Set(items) => Type::set(items.first().map_or(Type::Dynamic, infer_type)),
-        Value::Map(m) | Value::Object(m) => {
-            Type::Object(m.iter().map(|(k, v)| (k.clone(), infer_type(v))).collect())
-        }
+        Value::Map(m) | Value::Object(m) => Type::Object(m.iter().map(|(k, v)| (k.clone(), infer_type(v))).collect()),
         Value::Dynamic(t, _) => t.clone(),
         Value::Null | Value::Unknown => Type::Dynamic,
     }
@@ -415,9 +413,9 @@ pub fn from_json_value(json: &Json, ty: &Type, path: &str) -> Result<Value, Code
             _ => Err(err(path, "expected bool")),
         },
         Type::Number => match json {
-            Json::Number(n) => Number::parse(&n.to_string())
-                .map(Value::Number)
-                .ok_or_else(|| err(path, "invalid number")),
+            Json::Number(n) => {
+                Number::parse(&n.to_string()).map(Value::Number).ok_or_else(|| err(path, "invalid number"))
+            }
             Json::String(s) => Number::parse(s).map(Value::Number).ok_or_else(|| err(path, "invalid number")),
             _ => Err(err(path, "expected number")),
         },
@@ -572,9 +570,7 @@ mod tests {
             Type::Bool => any::<bool>().prop_map(Value::Bool).boxed(),
             Type::Number => prop_oneof![
                 any::<i64>().prop_map(|i| Value::Number(Number::Int(i))),
-                any::<f64>()
-                    .prop_filter("finite", |f| f.is_finite())
-                    .prop_map(|f| Value::Number(Number::from_f64(f))),
+                any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| Value::Number(Number::from_f64(f))),
                 "[1-9][0-9]{20,30}".prop_map(|s| Value::Number(Number::parse(&s).unwrap())),
             ]
             .boxed(),
@@ -595,10 +591,8 @@ mod tests {
                 prop::collection::btree_map("[a-z]{0,4}", arb_value(*et), 0..4).prop_map(Value::Map).boxed()
             }
             Type::Object(attrs) => {
-                let fields: Vec<_> = attrs
-                    .into_iter()
-                    .map(|(k, t)| arb_value(t).prop_map(move |v| (k.clone(), v)))
-                    .collect();
+                let fields: Vec<_> =
+                    attrs.into_iter().map(|(k, t)| arb_value(t).prop_map(move |v| (k.clone(), v))).collect();
                 fields.prop_map(|kv| Value::Object(kv.into_iter().collect())).boxed()
             }
             Type::Tuple(types) => {

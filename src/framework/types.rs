@@ -58,10 +58,9 @@ impl Type {
                 "object".into(),
                 Json::Object(attrs.iter().map(|(k, t)| (k.clone(), t.to_json())).collect()),
             ]),
-            Type::Tuple(elems) => Json::Array(vec![
-                "tuple".into(),
-                Json::Array(elems.iter().map(Type::to_json).collect()),
-            ]),
+            Type::Tuple(elems) => {
+                Json::Array(vec!["tuple".into(), Json::Array(elems.iter().map(Type::to_json).collect())])
+            }
         }
     }
 
@@ -71,8 +70,7 @@ impl Type {
     }
 
     pub fn from_json_bytes(bytes: &[u8]) -> Result<Type, TypeJsonError> {
-        let json: Json =
-            serde_json::from_slice(bytes).map_err(|e| TypeJsonError(e.to_string()))?;
+        let json: Json = serde_json::from_slice(bytes).map_err(|e| TypeJsonError(e.to_string()))?;
         Type::from_json(&json)
     }
 
@@ -86,17 +84,15 @@ impl Type {
                 other => Err(TypeJsonError(format!("unknown primitive type {other:?}"))),
             },
             Json::Array(parts) if parts.len() == 2 => {
-                let kind = parts[0]
-                    .as_str()
-                    .ok_or_else(|| TypeJsonError("type kind must be a string".into()))?;
+                let kind = parts[0].as_str().ok_or_else(|| TypeJsonError("type kind must be a string".into()))?;
                 match kind {
                     "list" => Ok(Type::list(Type::from_json(&parts[1])?)),
                     "set" => Ok(Type::set(Type::from_json(&parts[1])?)),
                     "map" => Ok(Type::map(Type::from_json(&parts[1])?)),
                     "object" => {
-                        let attrs = parts[1].as_object().ok_or_else(|| {
-                            TypeJsonError("object attributes must be a JSON object".into())
-                        })?;
+                        let attrs = parts[1]
+                            .as_object()
+                            .ok_or_else(|| TypeJsonError("object attributes must be a JSON object".into()))?;
                         let mut out = BTreeMap::new();
                         for (name, t) in attrs {
                             out.insert(name.clone(), Type::from_json(t)?);
@@ -104,12 +100,10 @@ impl Type {
                         Ok(Type::Object(out))
                     }
                     "tuple" => {
-                        let elems = parts[1].as_array().ok_or_else(|| {
-                            TypeJsonError("tuple elements must be a JSON array".into())
-                        })?;
-                        Ok(Type::Tuple(
-                            elems.iter().map(Type::from_json).collect::<Result<_, _>>()?,
-                        ))
+                        let elems = parts[1]
+                            .as_array()
+                            .ok_or_else(|| TypeJsonError("tuple elements must be a JSON array".into()))?;
+                        Ok(Type::Tuple(elems.iter().map(Type::from_json).collect::<Result<_, _>>()?))
                     }
                     other => Err(TypeJsonError(format!("unknown type kind {other:?}"))),
                 }

@@ -20,10 +20,13 @@ pub enum Number {
     Decimal(String),
 }
 
+/// Integers up to 2^53 are exact in f64.
+const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
+
 impl Number {
     /// A float, folded to `Int` when it is integral and in range, so that `1.0 == 1`.
     pub fn from_f64(f: f64) -> Number {
-        if f.is_finite() && f.fract() == 0.0 && f >= -9.007_199_254_740_992e15 && f <= 9.007_199_254_740_992e15 {
+        if f.is_finite() && f.fract() == 0.0 && (-MAX_EXACT..=MAX_EXACT).contains(&f) {
             Number::Int(f as i64)
         } else {
             Number::Float(f)
@@ -54,7 +57,7 @@ impl Number {
         let exact = if t.contains(['.', 'e', 'E']) {
             format!("{f}").parse::<f64>().ok() == Some(f)
         } else {
-            (f.abs() < 9.007_199_254_740_992e15) || format!("{f:.0}") == t.trim_start_matches('+')
+            (f.abs() < MAX_EXACT) || format!("{f:.0}") == t.trim_start_matches('+')
         };
         if exact {
             Some(Number::from_f64(f))
@@ -259,9 +262,7 @@ impl Value {
             Value::Set(v) => Value::Set(v.into_iter().map(Value::unknowns_to_null).collect()),
             Value::Tuple(v) => Value::Tuple(v.into_iter().map(Value::unknowns_to_null).collect()),
             Value::Map(m) => Value::Map(m.into_iter().map(|(k, v)| (k, v.unknowns_to_null())).collect()),
-            Value::Object(m) => {
-                Value::Object(m.into_iter().map(|(k, v)| (k, v.unknowns_to_null())).collect())
-            }
+            Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, v.unknowns_to_null())).collect()),
             Value::Dynamic(t, v) => Value::Dynamic(t, Box::new(v.unknowns_to_null())),
             other => other,
         }

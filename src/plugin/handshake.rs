@@ -113,9 +113,12 @@ mod tests {
 
     #[test]
     fn reattach_is_what_terraform_parses() {
-        let v: serde_json::Value =
-            serde_json::from_str(&reattach_config("registry.terraform.io/aksid/aksid", 42, &Address::Unix("/s".into())))
-                .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&reattach_config(
+            "registry.terraform.io/aksid/aksid",
+            42,
+            &Address::Unix("/s".into()),
+        ))
+        .unwrap();
         let p = &v["registry.terraform.io/aksid/aksid"];
         assert_eq!(p["ProtocolVersion"], 5);
         assert_eq!(p["Addr"]["Network"], "unix");

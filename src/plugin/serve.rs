@@ -134,12 +134,15 @@ fn accept_loop(listener: Listener, tls: Option<TlsAcceptor>) -> ReceiverStream<i
             tokio::spawn(async move {
                 let ready = match (tls, conn) {
                     (None, c) => c,
-                    (Some(acc), Conn::Unix(s)) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acc.accept(s)).await {
-                        Ok(Ok(t)) => Conn::TlsUnix(Box::new(t)),
-                        Ok(Err(e)) => return tracing::warn!(error = %e, "refused TLS connection"),
-                        Err(_) => return tracing::warn!("TLS handshake timed out"),
-                    },
-                    (Some(acc), Conn::Tcp(s)) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acc.accept(s)).await {
+                    (Some(acc), Conn::Unix(s)) => {
+                        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acc.accept(s)).await {
+                            Ok(Ok(t)) => Conn::TlsUnix(Box::new(t)),
+                            Ok(Err(e)) => return tracing::warn!(error = %e, "refused TLS connection"),
+                            Err(_) => return tracing::warn!("TLS handshake timed out"),
+                        }
+                    }
+                    (Some(acc), Conn::Tcp(s)) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acc.accept(s)).await
+                    {
                         Ok(Ok(t)) => Conn::TlsTcp(Box::new(t)),
                         Ok(Err(e)) => return tracing::warn!(error = %e, "refused TLS connection"),
                         Err(_) => return tracing::warn!("TLS handshake timed out"),

@@ -47,10 +47,7 @@ impl ServerIdentity {
         params.not_before = now - time::Duration::minutes(1);
         params.not_after = now + time::Duration::days(365);
         let cert = params.self_signed(&key)?;
-        Ok(ServerIdentity {
-            cert_der: cert.der().clone(),
-            key_der: PrivatePkcs8KeyDer::from(key.serialize_der()),
-        })
+        Ok(ServerIdentity { cert_der: cert.der().clone(), key_der: PrivatePkcs8KeyDer::from(key.serialize_der()) })
     }
 
     /// The certificate as go-plugin expects it in the handshake line: DER, standard base64
@@ -62,7 +59,10 @@ impl ServerIdentity {
     /// A server config that requires the client to present `client_cert_der`.
     pub fn server_config(&self, client_cert_der: CertificateDer<'static>) -> Result<ServerConfig, Error> {
         let provider = crypto_provider();
-        let verifier = Arc::new(PinnedClientCert { cert: client_cert_der, algorithms: provider.signature_verification_algorithms });
+        let verifier = Arc::new(PinnedClientCert {
+            cert: client_cert_der,
+            algorithms: provider.signature_verification_algorithms,
+        });
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .with_client_cert_verifier(verifier)
@@ -148,7 +148,10 @@ mod tests {
     fn verifier_pins_exact_bytes_and_offers_p521() {
         let a = ServerIdentity::generate().unwrap();
         let b = ServerIdentity::generate().unwrap();
-        let v = PinnedClientCert { cert: a.cert_der.clone(), algorithms: crypto_provider().signature_verification_algorithms };
+        let v = PinnedClientCert {
+            cert: a.cert_der.clone(),
+            algorithms: crypto_provider().signature_verification_algorithms,
+        };
         assert!(v.verify_client_cert(&a.cert_der, &[], UnixTime::now()).is_ok());
         assert!(v.verify_client_cert(&b.cert_der, &[], UnixTime::now()).is_err());
         assert!(v.client_auth_mandatory());

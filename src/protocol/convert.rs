@@ -1,8 +1,7 @@
 //! Translation between framework types and the generated tfplugin5 messages.
 
 use crate::framework::{
-    codec, AttributePath, Block, Diagnostic, Diagnostics, Function, Nesting, PathStep, Schema, Severity, Type,
-    Value,
+    codec, AttributePath, Block, Diagnostic, Diagnostics, Function, Nesting, PathStep, Schema, Severity, Type, Value,
 };
 use crate::proto::tfplugin5 as pb;
 
@@ -128,15 +127,13 @@ pub fn decode(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str) -> Result<Va
 }
 
 pub fn encode(v: &Value, ty: &Type, what: &str) -> Result<pb::DynamicValue, Diagnostics> {
-    codec::to_msgpack(v, ty)
-        .map(|msgpack| pb::DynamicValue { msgpack, json: Vec::new() })
-        .map_err(|e| {
-            Diagnostic::error(
-                format!("Provider produced an invalid {what}"),
-                format!("The value could not be encoded: {e}. This is a bug in the provider."),
-            )
-            .into()
-        })
+    codec::to_msgpack(v, ty).map(|msgpack| pb::DynamicValue { msgpack, json: Vec::new() }).map_err(|e| {
+        Diagnostic::error(
+            format!("Provider produced an invalid {what}"),
+            format!("The value could not be encoded: {e}. This is a bug in the provider."),
+        )
+        .into()
+    })
 }
 
 #[cfg(test)]
@@ -145,7 +142,8 @@ mod tests {
 
     #[test]
     fn diagnostics_carry_severity_and_path() {
-        let d = Diagnostic::error("bad", "fix it").at(AttributePath::attr("kubernetes").then_index(0).then_attr("host"));
+        let d =
+            Diagnostic::error("bad", "fix it").at(AttributePath::attr("kubernetes").then_index(0).then_attr("host"));
         let p = diagnostic(&d);
         assert_eq!(p.severity, pb::diagnostic::Severity::Error as i32);
         let steps = p.attribute.unwrap().steps;

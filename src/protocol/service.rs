@@ -13,8 +13,7 @@ use tracing::{debug, warn};
 
 use super::convert::{self, decode, encode};
 use crate::framework::{
-    ApplyRequest, DataSource, Diagnostic, Diagnostics, Function, PlanRequest, Provider, ReadRequest, Resource,
-    Value,
+    ApplyRequest, DataSource, Diagnostic, Diagnostics, Function, PlanRequest, Provider, ReadRequest, Resource, Value,
 };
 use crate::proto::tfplugin5 as pb;
 use crate::proto::tfplugin5::provider_server::Provider as ProviderRpc;
@@ -80,7 +79,11 @@ impl ProviderRpc for ProviderService {
         Ok(Response::new(m::Response {
             server_capabilities: Some(capabilities()),
             resources: self.resources.keys().map(|k| m::ResourceMetadata { type_name: k.to_string() }).collect(),
-            data_sources: self.data_sources.keys().map(|k| m::DataSourceMetadata { type_name: k.to_string() }).collect(),
+            data_sources: self
+                .data_sources
+                .keys()
+                .map(|k| m::DataSourceMetadata { type_name: k.to_string() })
+                .collect(),
             functions: self.functions.keys().map(|k| m::FunctionMetadata { name: k.to_string() }).collect(),
             ..Default::default()
         }))
@@ -90,7 +93,11 @@ impl ProviderRpc for ProviderService {
         debug!(tf_rpc = "GetSchema", "serving provider schema");
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some(convert::schema(&self.provider.schema())),
-            resource_schemas: self.resources.iter().map(|(k, r)| (k.to_string(), convert::schema(&r.schema()))).collect(),
+            resource_schemas: self
+                .resources
+                .iter()
+                .map(|(k, r)| (k.to_string(), convert::schema(&r.schema())))
+                .collect(),
             data_source_schemas: self
                 .data_sources
                 .iter()
@@ -217,7 +224,8 @@ impl ProviderRpc for ProviderService {
         let prior_state = try_diags!(decode(req.prior_state.as_ref(), &ty, "prior state"), resp);
         let proposed_new_state = try_diags!(decode(req.proposed_new_state.as_ref(), &ty, "proposed state"), resp);
         let config = try_diags!(decode(req.config.as_ref(), &ty, "configuration"), resp);
-        let out = r.plan(PlanRequest { prior_state, proposed_new_state, config, prior_private: req.prior_private }).await;
+        let out =
+            r.plan(PlanRequest { prior_state, proposed_new_state, config, prior_private: req.prior_private }).await;
         resp.diagnostics = convert::diagnostics(&out.diagnostics);
         resp.planned_state = Some(try_diags!(encode(&out.planned_state, &ty, "plan"), resp));
         resp.requires_replace = out.requires_replace.iter().map(convert::attribute_path).collect();
@@ -236,7 +244,8 @@ impl ProviderRpc for ProviderService {
         let prior_state = try_diags!(decode(req.prior_state.as_ref(), &ty, "prior state"), resp);
         let planned_state = try_diags!(decode(req.planned_state.as_ref(), &ty, "planned state"), resp);
         let config = try_diags!(decode(req.config.as_ref(), &ty, "configuration"), resp);
-        let out = r.apply(ApplyRequest { prior_state, planned_state, config, planned_private: req.planned_private }).await;
+        let out =
+            r.apply(ApplyRequest { prior_state, planned_state, config, planned_private: req.planned_private }).await;
         if !out.new_state.is_wholly_known() {
             warn!(tf_rpc = "ApplyResourceChange", type_name = %req.type_name, "apply left unknown values; storing them as null");
         }
@@ -286,7 +295,10 @@ impl ProviderRpc for ProviderService {
         }))
     }
 
-    async fn read_data_source(&self, req: Request<pb::read_data_source::Request>) -> Rpc<pb::read_data_source::Response> {
+    async fn read_data_source(
+        &self,
+        req: Request<pb::read_data_source::Request>,
+    ) -> Rpc<pb::read_data_source::Response> {
         let req = req.into_inner();
         let mut resp = pb::read_data_source::Response::default();
         let d = try_diags!(self.data_source(&req.type_name), resp);

@@ -215,7 +215,8 @@ pub fn validate(config: &Value) -> Diagnostics {
     let cert = !k.attr("client_certificate").is_null();
     let key = !k.attr("client_key").is_null();
     if cert != key {
-        let (have, missing) = if cert { ("client_certificate", "client_key") } else { ("client_key", "client_certificate") };
+        let (have, missing) =
+            if cert { ("client_certificate", "client_key") } else { ("client_key", "client_certificate") };
         d.error_at(
             AttributePath::attr("kubernetes").then_attr(have),
             format!("{have} needs {missing}"),
@@ -247,7 +248,8 @@ pub fn resolve(config: &Value, env: &dyn Fn(&str) -> Option<String>) -> Result<S
         use_oidc: flag(config.attr("use_oidc"), "ARM_USE_OIDC"),
         oidc_token_file_path: text(config.attr("oidc_token_file_path"), Some("ARM_OIDC_TOKEN_FILE_PATH")),
         use_cli: flag(config.attr("use_cli"), "ARM_USE_CLI"),
-        arm_endpoint: text(config.attr("arm_endpoint"), Some("AKSID_ARM_ENDPOINT")).unwrap_or_else(|| arm_default.into()),
+        arm_endpoint: text(config.attr("arm_endpoint"), Some("AKSID_ARM_ENDPOINT"))
+            .unwrap_or_else(|| arm_default.into()),
         authority_host: text(config.attr("authority_host"), Some("AKSID_AUTHORITY_HOST"))
             .unwrap_or_else(|| authority_default.into()),
         ca_certificate: text(config.attr("ca_certificate"), Some("AKSID_CA_CERTIFICATE")),
@@ -288,10 +290,7 @@ pub fn resolve(config: &Value, env: &dyn Fn(&str) -> Option<String>) -> Result<S
     if methods.len() > 1 {
         d.error(
             "Conflicting authentication methods",
-            format!(
-                "The configuration and ARM_* environment variables together select {:?}; choose one.",
-                methods
-            ),
+            format!("The configuration and ARM_* environment variables together select {:?}; choose one.", methods),
         );
     }
     if s.use_oidc && (s.client_id.is_none() || s.tenant_id.is_none()) {

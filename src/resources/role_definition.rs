@@ -58,11 +58,9 @@ impl DataSource for RoleDefinitionDataSource {
             return d;
         }
         match (name.as_str(), id.as_str()) {
-            (Some(_), Some(_)) => d.error_at(
-                AttributePath::attr("id"),
-                "Conflicting role selectors",
-                "Set either name or id, not both.",
-            ),
+            (Some(_), Some(_)) => {
+                d.error_at(AttributePath::attr("id"), "Conflicting role selectors", "Set either name or id, not both.")
+            }
             (None, None) => d.error_at(
                 AttributePath::root(),
                 "Missing role selector",
@@ -112,10 +110,9 @@ fn lookup_by_name(name: &str) -> Result<&'static BuiltinRole, Diagnostics> {
         let hint = match suggestions.as_slice() {
             [] => "See the list of built-in roles in the provider documentation.".to_string(),
             [one] => format!("Did you mean {one:?}?"),
-            many => format!(
-                "Did you mean {}?",
-                many.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", or ")
-            ),
+            many => {
+                format!("Did you mean {}?", many.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", or "))
+            }
         };
         let mut d = Diagnostics::new();
         d.error_at(

@@ -66,9 +66,7 @@ pub fn terraforms() -> &'static [Terraform] {
 }
 
 fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|c| c.is_file()))
-        .flatten()
+    std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|c| c.is_file()))
 }
 
 /// A filesystem mirror holding this build of the provider (and the Go null provider as a
@@ -144,7 +142,15 @@ impl Workspace {
             .env("TF_INPUT", "0")
             .env_remove("TF_LOG")
             .env_remove("TF_REATTACH_PROVIDERS");
-        for var in ["ARM_SUBSCRIPTION_ID", "ARM_TENANT_ID", "ARM_CLIENT_ID", "ARM_CLIENT_SECRET", "ARM_USE_MSI", "ARM_USE_CLI", "ARM_USE_OIDC"] {
+        for var in [
+            "ARM_SUBSCRIPTION_ID",
+            "ARM_TENANT_ID",
+            "ARM_CLIENT_ID",
+            "ARM_CLIENT_SECRET",
+            "ARM_USE_MSI",
+            "ARM_USE_CLI",
+            "ARM_USE_OIDC",
+        ] {
             cmd.env_remove(var);
         }
         for (k, v) in &self.env {
@@ -165,7 +171,12 @@ impl Workspace {
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
         let text = describe(&out);
-        assert!(!out.status.success(), "terraform {} ({}) unexpectedly succeeded:\n{text}", args.join(" "), self.tf.version);
+        assert!(
+            !out.status.success(),
+            "terraform {} ({}) unexpectedly succeeded:\n{text}",
+            args.join(" "),
+            self.tf.version
+        );
         text
     }
 

@@ -455,3 +455,241 @@ fn capabilities() -> pb::ServerCapabilities {
     // do not ask for destroy plans; schemas are cheap, so GetSchema stays mandatory.
     pb::ServerCapabilities { plan_destroy: false, get_provider_schema_optional: false, move_resource_state: false }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The service against a small in-memory resource, covering the framework paths that the
+    //! shipped resources rely on: unknowns in plan, destroy via apply, state upgrades, private
+    //! state, functions and malformed input.
+    use super::*;
+    use crate::framework::{
+        codec, ApplyResponse, Attribute, Block, FunctionError, Parameter, ReadResponse, Schema, Type,
+    };
+
+    struct Thing;
+
+    fn thing_schema() -> Schema {
+        Schema {
+            version: 1,
+            block: Block::new("test")
+                .attribute(Attribute::required("name", Type::String, ""))
+                .attribute(Attribute::computed("id", Type::String, "")),
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl Resource for Thing {
+        fn type_name(&self) -> &'static str {
+            "test_thing"
+        }
+        fn schema(&self) -> Schema {
+            thing_schema()
+        }
+        async fn apply(&self, req: ApplyRequest) -> ApplyResponse {
+            if req.planned_state.is_null() {
+                return ApplyResponse::default();
+            }
+            let mut s = req.planned_state;
+            s.set_attr("id", Value::string("thing-1"));
+            ApplyResponse { new_state: s, private: b"p2".to_vec(), ..Default::default() }
+        }
+        async fn read(&self, req: ReadRequest) -> ReadResponse {
+            ReadResponse { new_state: req.current_state, private: req.private, ..Default::default() }
+        }
+    }
+
+    struct Echo;
+    impl Function for Echo {
+        fn name(&self) -> &'static str {
+            "echo"
+        }
+        fn summary(&self) -> &'static str {
+            ""
+        }
+        fn description(&self) -> &'static str {
+            ""
+        }
+        fn parameters(&self) -> Vec<Parameter> {
+            vec![Parameter { name: "s", ty: Type::String, description: "" }]
+        }
+        fn return_type(&self) -> Type {
+            Type::String
+        }
+        fn call(&self, args: &[Value]) -> Result<Value, FunctionError> {
+            match args[0].as_str() {
+                Some("") => Err(FunctionError { text: "empty".into(), argument: Some(0) }),
+                _ => Ok(args[0].clone()),
+            }
+        }
+    }
+
+    struct TestProvider;
+    #[async_trait::async_trait]
+    impl Provider for TestProvider {
+        fn schema(&self) -> Schema {
+            Schema { version: 0, block: Block::new("") }
+        }
+        fn validate(&self, _: &Value) -> Diagnostics {
+            Diagnostics::new()
+        }
+        async fn configure(&self, _: &Value, _: &str) -> Diagnostics {
+            Diagnostics::new()
+        }
+        fn resources(&self) -> Vec<Arc<dyn Resource>> {
+            vec![Arc::new(Thing)]
+        }
+        fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+            vec![]
+        }
+        fn functions(&self) -> Vec<Arc<dyn Function>> {
+            vec![Arc::new(Echo)]
+        }
+    }
+
+    fn svc() -> ProviderService {
+        ProviderService::new(Arc::new(TestProvider))
+    }
+
+    fn dv(v: &Value) -> Option<pb::DynamicValue> {
+        Some(pb::DynamicValue {
+            msgpack: codec::to_msgpack(v, &thing_schema().block.value_type()).unwrap(),
+            json: vec![],
+        })
+    }
+
+    fn undv(d: Option<pb::DynamicValue>) -> Value {
+        codec::from_msgpack(&d.unwrap().msgpack, &thing_schema().block.value_type()).unwrap()
+    }
+
+    fn thing(name: Value, id: Value) -> Value {
+        Value::object([("name", name), ("id", id)])
+    }
+
+    fn plan_req(prior: Value, proposed: Value) -> pb::plan_resource_change::Request {
+        pb::plan_resource_change::Request {
+            type_name: "test_thing".into(),
+            prior_state: dv(&prior),
+            proposed_new_state: dv(&proposed),
+            config: dv(&proposed),
+            prior_private: b"p1".to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn create_plan_marks_computed_unknown_and_keeps_config_unknowns() {
+        let resp = svc()
+            .plan_resource_change(Request::new(plan_req(Value::Null, thing(Value::Unknown, Value::Null))))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(resp.diagnostics.is_empty());
+        let planned = undv(resp.planned_state);
+        assert!(planned.attr("name").is_unknown(), "unknown config stays unknown");
+        assert!(planned.attr("id").is_unknown(), "computed id is decided at apply");
+        assert_eq!(resp.planned_private, b"p1", "private state passes through plan");
+    }
+
+    #[tokio::test]
+    async fn unchanged_plan_equals_prior() {
+        let prior = thing(Value::string("a"), Value::string("thing-1"));
+        let resp = svc()
+            .plan_resource_change(Request::new(plan_req(prior.clone(), prior.clone())))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(undv(resp.planned_state), prior);
+    }
+
+    #[tokio::test]
+    async fn destroy_arrives_as_apply_with_null_plan() {
+        let req = pb::apply_resource_change::Request {
+            type_name: "test_thing".into(),
+            prior_state: dv(&thing(Value::string("a"), Value::string("thing-1"))),
+            planned_state: dv(&Value::Null),
+            config: dv(&Value::Null),
+            ..Default::default()
+        };
+        let resp = svc().apply_resource_change(Request::new(req)).await.unwrap().into_inner();
+        assert!(resp.diagnostics.is_empty());
+        assert!(undv(resp.new_state).is_null());
+    }
+
+    #[tokio::test]
+    async fn state_upgrade_rules() {
+        let up = |version: i64, json: &[u8], flat: bool| pb::upgrade_resource_state::Request {
+            type_name: "test_thing".into(),
+            version,
+            raw_state: Some(pb::RawState {
+                json: json.to_vec(),
+                flatmap: if flat { [("name".to_string(), "a".to_string())].into() } else { Default::default() },
+            }),
+        };
+        let s = svc();
+        let ok = s
+            .upgrade_resource_state(Request::new(up(1, br#"{"name":"a","id":"x"}"#, false)))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(ok.diagnostics.is_empty());
+        assert_eq!(undv(ok.upgraded_state), thing(Value::string("a"), Value::string("x")));
+        let flat = s.upgrade_resource_state(Request::new(up(1, b"", true))).await.unwrap().into_inner();
+        assert!(flat.diagnostics[0].summary.contains("legacy"));
+        let old = s.upgrade_resource_state(Request::new(up(7, br#"{"name":"a"}"#, false))).await.unwrap().into_inner();
+        assert!(old.diagnostics[0].summary.contains("Unsupported state version"));
+    }
+
+    #[tokio::test]
+    async fn unknown_types_and_garbage_give_diagnostics_not_panics() {
+        let s = svc();
+        let mut req = plan_req(Value::Null, thing(Value::string("a"), Value::Null));
+        req.type_name = "test_nope".into();
+        let resp = s.plan_resource_change(Request::new(req)).await.unwrap().into_inner();
+        assert!(resp.diagnostics[0].summary.contains("Unknown resource type"));
+        let mut req = plan_req(Value::Null, Value::Null);
+        req.proposed_new_state = Some(pb::DynamicValue { msgpack: vec![0xc1, 0xff], json: vec![] });
+        let resp = s.plan_resource_change(Request::new(req)).await.unwrap().into_inner();
+        assert!(resp.diagnostics[0].summary.contains("Invalid proposed state"));
+        let resp = s
+            .read_data_source(Request::new(pb::read_data_source::Request {
+                type_name: "x".into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(resp.diagnostics[0].summary.contains("Unknown data source type"));
+    }
+
+    #[tokio::test]
+    async fn functions_are_listed_and_called() {
+        let s = svc();
+        let fns = s.get_functions(Request::new(pb::get_functions::Request {})).await.unwrap().into_inner();
+        assert!(fns.functions.contains_key("echo"));
+        let arg = |v: &str| pb::DynamicValue {
+            msgpack: codec::to_msgpack(&Value::string(v), &Type::String).unwrap(),
+            json: vec![],
+        };
+        let call = |a: Vec<pb::DynamicValue>| pb::call_function::Request { name: "echo".into(), arguments: a };
+        let ok = s.call_function(Request::new(call(vec![arg("hi")]))).await.unwrap().into_inner();
+        assert_eq!(codec::from_msgpack(&ok.result.unwrap().msgpack, &Type::String).unwrap(), Value::string("hi"));
+        let bad = s.call_function(Request::new(call(vec![arg("")]))).await.unwrap().into_inner();
+        assert_eq!(bad.error.unwrap().function_argument, Some(0));
+        let arity = s.call_function(Request::new(call(vec![]))).await.unwrap().into_inner();
+        assert!(arity.error.unwrap().text.contains("takes 1 arguments"));
+    }
+
+    #[tokio::test]
+    async fn read_passes_private_state_through() {
+        let state = thing(Value::string("a"), Value::string("thing-1"));
+        let req = pb::read_resource::Request {
+            type_name: "test_thing".into(),
+            current_state: dv(&state),
+            private: b"keep".to_vec(),
+            ..Default::default()
+        };
+        let resp = svc().read_resource(Request::new(req)).await.unwrap().into_inner();
+        assert_eq!(resp.private, b"keep");
+        assert_eq!(undv(resp.new_state), state);
+    }
+}

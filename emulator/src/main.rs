@@ -1,1 +1,2 @@
+//! aksid-emulator: under construction.
 fn main() {}

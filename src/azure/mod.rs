@@ -1,1 +1,6 @@
+pub mod arm;
+pub mod cluster;
+pub mod credentials;
+pub mod http;
+pub mod retry;
 pub mod roles;

@@ -7,22 +7,51 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 
-use crate::framework::{DataSource, Diagnostics, Provider, Resource, Schema, Value};
+use crate::azure::arm::ArmClient;
+use crate::azure::credentials::CredentialChain;
+use crate::azure::http;
+use crate::framework::{AttributePath, DataSource, Diagnostic, Diagnostics, Provider, Resource, Schema, Value};
 use crate::resources;
 
 /// The provider's source address, as users write it in `required_providers`.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/aksid/aksid";
 
-/// What Configure produced, shared with every resource.
+/// What Configure produced: the resolved settings and the clients built from them.
+pub struct Clients {
+    pub settings: config::Settings,
+    pub arm: ArmClient,
+}
+
+/// Shared between the provider and every resource; filled in by Configure.
 #[derive(Default)]
 pub struct ProviderState {
-    settings: RwLock<Option<Arc<config::Settings>>>,
+    clients: RwLock<Option<Arc<Clients>>>,
 }
 
 impl ProviderState {
-    pub fn settings(&self) -> Option<Arc<config::Settings>> {
-        self.settings.read().ok().and_then(|s| s.clone())
+    /// The configured clients, or an error diagnostic for resources used before Configure
+    /// (which Terraform never does) or with an unknown provider configuration.
+    pub fn clients(&self) -> Result<Arc<Clients>, Diagnostics> {
+        self.clients.read().ok().and_then(|c| c.clone()).ok_or_else(|| {
+            Diagnostic::error(
+                "Provider not configured",
+                "The aksid provider configuration is not known yet (it may depend on a resource that is not created). \
+                 Apply that resource first, or use -target.",
+            )
+            .into()
+        })
     }
+}
+
+fn build_clients(settings: config::Settings) -> Result<Clients, Diagnostics> {
+    let http = http::build_client(settings.ca_certificate.as_deref()).map_err(|e| {
+        let d: Diagnostics =
+            Diagnostic::error("Invalid ca_certificate", e).at(AttributePath::attr("ca_certificate")).into();
+        d
+    })?;
+    let chain = Arc::new(CredentialChain::new(&settings, http.clone()));
+    let arm = ArmClient::new(http, &settings.arm_endpoint, chain, &settings.environment);
+    Ok(Clients { settings, arm })
 }
 
 #[derive(Default)]
@@ -52,10 +81,15 @@ impl Provider for AksidProvider {
         match config::resolve(config, &|k| std::env::var(k).ok()) {
             Ok(settings) => {
                 tracing::debug!(settings = ?settings, "provider configured");
-                if let Ok(mut slot) = self.state.settings.write() {
-                    *slot = Some(Arc::new(settings));
+                match build_clients(settings) {
+                    Ok(clients) => {
+                        if let Ok(mut slot) = self.state.clients.write() {
+                            *slot = Some(Arc::new(clients));
+                        }
+                        Diagnostics::new()
+                    }
+                    Err(d) => d,
                 }
-                Diagnostics::new()
             }
             Err(d) => d,
         }
@@ -66,6 +100,9 @@ impl Provider for AksidProvider {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
-        vec![Arc::new(resources::role_definition::RoleDefinitionDataSource)]
+        vec![
+            Arc::new(resources::role_definition::RoleDefinitionDataSource),
+            Arc::new(resources::cluster::ClusterDataSource::new(self.state.clone())),
+        ]
     }
 }

@@ -1,4 +1,5 @@
 //! One file per resource or data source: schema and glue between Terraform values and the
 //! pure logic in `crate::azure`. No business rules live here.
 
+pub mod cluster;
 pub mod role_definition;

@@ -1,0 +1,232 @@
+//! Azure Resource Manager client: bearer tokens from the credential chain, retries on
+//! throttling and transient failures (honouring `Retry-After`, bounded by the caller's
+//! deadline), and errors that carry ARM's code, message and request/correlation ids.
+//! Tokens and secrets are never logged.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value as Json;
+
+use super::credentials::CredentialChain;
+use super::retry::{is_retryable_status, parse_retry_after, RetryPolicy};
+
+/// What went wrong with an ARM call.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ArmError {
+    /// ARM answered with an error envelope `{"error":{"code","message"}}`.
+    #[error("{method} {path}: HTTP {status} {code}: {message} (x-ms-request-id {request_id}, correlation id {correlation_id})")]
+    Api {
+        method: String,
+        path: String,
+        status: u16,
+        code: String,
+        message: String,
+        request_id: String,
+        correlation_id: String,
+    },
+    #[error("authentication failed: {0}")]
+    Auth(String),
+    #[error("{method} {path}: {message} (correlation id {correlation_id})")]
+    Transport { method: String, path: String, message: String, correlation_id: String },
+    #[error("{0}")]
+    Timeout(String),
+}
+
+impl ArmError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ArmError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ArmError::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// A successful ARM response.
+#[derive(Debug, Clone)]
+pub struct ArmResponse {
+    pub status: u16,
+    pub body: Json,
+    pub request_id: String,
+}
+
+pub struct ArmClient {
+    http: reqwest::Client,
+    endpoint: String,
+    credentials: Arc<CredentialChain>,
+    token_scope: String,
+    policy: RetryPolicy,
+}
+
+/// The token audience of each cloud's Resource Manager.
+pub fn token_scope(environment: &str) -> &'static str {
+    match environment {
+        "usgovernment" => "https://management.usgovcloudapi.net/.default",
+        "china" => "https://management.chinacloudapi.cn/.default",
+        _ => "https://management.azure.com/.default",
+    }
+}
+
+impl ArmClient {
+    pub fn new(http: reqwest::Client, endpoint: &str, credentials: Arc<CredentialChain>, environment: &str) -> Self {
+        ArmClient {
+            http,
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            credentials,
+            token_scope: token_scope(environment).to_string(),
+            policy: RetryPolicy::default(),
+        }
+    }
+
+    pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// GET `path` (an ARM id or collection path) at `api_version`.
+    pub async fn get(&self, path: &str, api_version: &str, deadline: Instant) -> Result<ArmResponse, ArmError> {
+        self.send(Method::GET, path, &[("api-version", api_version)], None, deadline).await
+    }
+
+    /// Send one logical request, retrying transient failures until `deadline`.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Json>,
+        deadline: Instant,
+    ) -> Result<ArmResponse, ArmError> {
+        let correlation_id = uuid::Uuid::new_v4().to_string();
+        let url =
+            format!("{}{}", self.endpoint, if path.starts_with('/') { path.to_string() } else { format!("/{path}") });
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let (token, _) = self.credentials.token(&self.token_scope).await.map_err(ArmError::Auth)?;
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .query(query)
+                .bearer_auth(token.token.secret())
+                .header("x-ms-correlation-request-id", &correlation_id);
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let outcome = req.timeout(remaining.max(Duration::from_millis(1))).send().await;
+            let (retryable, hint, error) = match outcome {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let header = |n: &str| resp.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+                    let request_id = header("x-ms-request-id").unwrap_or_default();
+                    let hint = parse_retry_after(
+                        header("retry-after").as_deref(),
+                        header("retry-after-ms").or_else(|| header("x-ms-retry-after-ms")).as_deref(),
+                        time::OffsetDateTime::now_utc().unix_timestamp(),
+                    );
+                    let text = resp.text().await.unwrap_or_default();
+                    let json: Json = if text.trim().is_empty() {
+                        Json::Null
+                    } else {
+                        serde_json::from_str(&text).unwrap_or(Json::String(text))
+                    };
+                    if status.is_success() {
+                        tracing::debug!(method = %method, path, status = status.as_u16(), request_id, correlation_id, attempt, "ARM request");
+                        return Ok(ArmResponse { status: status.as_u16(), body: json, request_id });
+                    }
+                    let err = api_error(&method, path, status, &json, &request_id, &correlation_id);
+                    tracing::debug!(method = %method, path, status = status.as_u16(), request_id, correlation_id, attempt, "ARM request failed");
+                    (is_retryable_status(status.as_u16()), hint, err)
+                }
+                Err(e) => {
+                    let err = ArmError::Transport {
+                        method: method.to_string(),
+                        path: path.to_string(),
+                        message: transport_message(&e),
+                        correlation_id: correlation_id.clone(),
+                    };
+                    (e.is_connect() || e.is_request() || e.is_body() || e.is_timeout(), None, err)
+                }
+            };
+            if !retryable {
+                return Err(error);
+            }
+            let jitter = (uuid::Uuid::new_v4().as_u128() % 10_000) as f64 / 10_000.0;
+            let wait = self.policy.delay(attempt, hint, jitter);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !self.policy.should_retry(attempt, wait, left) {
+                return Err(ArmError::Timeout(format!(
+                    "gave up after {attempt} attempts within the operation's timeout; last error: {error}"
+                )));
+            }
+            tracing::info!(method = %method, path, attempt, wait_ms = wait.as_millis() as u64, correlation_id, "retrying ARM request: {error}");
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+fn transport_message(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Build an error from ARM's envelope (`{"error":{"code","message"}}`), tolerating bodies
+/// that are not in that shape.
+fn api_error(
+    method: &Method,
+    path: &str,
+    status: StatusCode,
+    body: &Json,
+    request_id: &str,
+    correlation_id: &str,
+) -> ArmError {
+    let e = body.get("error").unwrap_or(body);
+    let code = e.get("code").and_then(Json::as_str).unwrap_or(status.canonical_reason().unwrap_or("Error")).to_string();
+    let message = e.get("message").and_then(Json::as_str).map(str::to_string).unwrap_or_else(|| {
+        if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        }
+    });
+    ArmError::Api {
+        method: method.to_string(),
+        path: path.to_string(),
+        status: status.as_u16(),
+        code,
+        message,
+        request_id: request_id.to_string(),
+        correlation_id: correlation_id.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_envelope_is_parsed() {
+        let body = serde_json::json!({"error": {"code": "AuthorizationFailed", "message": "no"}});
+        let e = api_error(&Method::PUT, "/x", StatusCode::FORBIDDEN, &body, "req-1", "corr-1");
+        assert_eq!(e.code(), Some("AuthorizationFailed"));
+        assert_eq!(e.status(), Some(403));
+        let text = e.to_string();
+        assert!(text.contains("req-1") && text.contains("corr-1"), "{text}");
+        let odd = api_error(&Method::GET, "/x", StatusCode::BAD_GATEWAY, &Json::Null, "", "");
+        assert_eq!(odd.code(), Some("Bad Gateway"));
+    }
+}

@@ -1,0 +1,167 @@
+//! Entra credentials from the Azure SDK (`azure_identity`), arranged as the provider's own
+//! ordered chain (the crate has none). The user's explicit choice is the whole chain; with no
+//! choice, we try workload identity (if its token file is present), managed identity, then the
+//! Azure CLI, and the final error names every method with the reason it failed.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
+use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions};
+use azure_core::http::{ClientOptions, Transport};
+use azure_identity::{
+    AzureCliCredential, AzureCliCredentialOptions, ClientAssertionCredentialOptions, ClientSecretCredential,
+    ClientSecretCredentialOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
+    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+};
+
+use crate::provider::config::{AuthMethod, Settings};
+
+/// One link of the chain: a named method and its credential.
+struct Link {
+    method: &'static str,
+    credential: Arc<dyn TokenCredential>,
+}
+
+/// Tries each configured method in order; the first token wins.
+pub struct CredentialChain {
+    links: Vec<Link>,
+    /// Methods that could not even be constructed, with why (reported if all else fails).
+    unavailable: Vec<(&'static str, String)>,
+}
+
+impl fmt::Debug for CredentialChain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CredentialChain").field("methods", &self.methods()).finish()
+    }
+}
+
+pub fn method_name(m: &AuthMethod) -> &'static str {
+    match m {
+        AuthMethod::ClientSecret => "client secret",
+        AuthMethod::Oidc => "workload identity (OIDC token file)",
+        AuthMethod::ManagedIdentity => "managed identity",
+        AuthMethod::AzureCli => "Azure CLI",
+    }
+}
+
+impl CredentialChain {
+    /// Build the chain for `settings`. `http` is the client every credential uses, so that
+    /// `ca_certificate` applies to token requests too.
+    pub fn new(settings: &Settings, http: reqwest::Client) -> CredentialChain {
+        let explicit = settings.auth_methods();
+        let methods = if explicit.is_empty() {
+            let mut auto = Vec::new();
+            if settings.oidc_token_file_path.is_some() || std::env::var_os("AZURE_FEDERATED_TOKEN_FILE").is_some() {
+                auto.push(AuthMethod::Oidc);
+            }
+            auto.push(AuthMethod::ManagedIdentity);
+            auto.push(AuthMethod::AzureCli);
+            auto
+        } else {
+            explicit
+        };
+        let mut chain = CredentialChain { links: Vec::new(), unavailable: Vec::new() };
+        for m in methods {
+            let name = method_name(&m);
+            match build(&m, settings, &http) {
+                Ok(credential) => chain.links.push(Link { method: name, credential }),
+                Err(why) => chain.unavailable.push((name, why)),
+            }
+        }
+        chain
+    }
+
+    pub fn methods(&self) -> Vec<&'static str> {
+        self.links.iter().map(|l| l.method).chain(self.unavailable.iter().map(|(m, _)| *m)).collect()
+    }
+
+    /// A token for `scope`, or an error naming each method tried and why it failed.
+    pub async fn token(&self, scope: &str) -> Result<(AccessToken, &'static str), String> {
+        let mut failures: Vec<String> = self.unavailable.iter().map(|(m, why)| format!("{m}: {why}")).collect();
+        for link in &self.links {
+            match link.credential.get_token(&[scope], None::<TokenRequestOptions>).await {
+                Ok(t) => return Ok((t, link.method)),
+                Err(e) => failures.push(format!("{}: {}", link.method, describe_error(&e))),
+            }
+        }
+        Err(if failures.is_empty() {
+            "no authentication method is configured".to_string()
+        } else {
+            format!("no credential could obtain a token:\n  - {}", failures.join("\n  - "))
+        })
+    }
+}
+
+/// The SDK's error text, which for Entra failures includes the `AADSTS…` code and description.
+fn describe_error(e: &azure_core::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
+fn client_options(settings: &Settings, http: &reqwest::Client) -> ClientOptions {
+    let mut cloud = CustomConfiguration::default();
+    cloud.authority_host = settings.authority_host.trim_end_matches('/').to_string();
+    ClientOptions {
+        transport: Some(Transport::new(Arc::new(http.clone()))),
+        cloud: Some(Arc::new(CloudConfiguration::Custom(cloud))),
+        ..Default::default()
+    }
+}
+
+fn build(m: &AuthMethod, s: &Settings, http: &reqwest::Client) -> Result<Arc<dyn TokenCredential>, String> {
+    let need = |v: &Option<String>, what: &str| v.clone().ok_or_else(|| format!("{what} is not set"));
+    match m {
+        AuthMethod::ClientSecret => {
+            let tenant = need(&s.tenant_id, "tenant_id")?;
+            let client = need(&s.client_id, "client_id")?;
+            let secret = need(&s.client_secret, "client_secret")?;
+            let opts = ClientSecretCredentialOptions { client_options: client_options(s, http) };
+            let c = ClientSecretCredential::new(&tenant, client, Secret::new(secret), Some(opts))
+                .map_err(|e| describe_error(&e))?;
+            Ok(c)
+        }
+        AuthMethod::Oidc => {
+            let path = s
+                .oidc_token_file_path
+                .clone()
+                .or_else(|| std::env::var("AZURE_FEDERATED_TOKEN_FILE").ok())
+                .ok_or("oidc_token_file_path (or AZURE_FEDERATED_TOKEN_FILE) is not set")?;
+            let opts = WorkloadIdentityCredentialOptions {
+                credential_options: ClientAssertionCredentialOptions { client_options: client_options(s, http) },
+                client_id: s.client_id.clone(),
+                tenant_id: s.tenant_id.clone(),
+                token_file_path: Some(PathBuf::from(path)),
+            };
+            let c = WorkloadIdentityCredential::new(Some(opts)).map_err(|e| describe_error(&e))?;
+            Ok(c)
+        }
+        AuthMethod::ManagedIdentity => {
+            let opts = ManagedIdentityCredentialOptions {
+                user_assigned_id: s.client_id.clone().map(UserAssignedId::ClientId),
+                client_options: client_options(s, http),
+            };
+            let c = ManagedIdentityCredential::new(Some(opts)).map_err(|e| describe_error(&e))?;
+            Ok(c)
+        }
+        AuthMethod::AzureCli => {
+            let opts = AzureCliCredentialOptions {
+                subscription: s.subscription_id.clone(),
+                tenant_id: s.tenant_id.clone(),
+                ..Default::default()
+            };
+            let c = AzureCliCredential::new(Some(opts)).map_err(|e| describe_error(&e))?;
+            Ok(c)
+        }
+    }
+}

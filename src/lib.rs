@@ -7,6 +7,7 @@
 
 pub mod azure;
 pub mod framework;
+pub mod functions;
 pub mod logging;
 pub mod plugin;
 pub mod protocol;

@@ -95,6 +95,35 @@ impl ArmClient {
         self.send(Method::GET, path, &[("api-version", api_version)], None, deadline).await
     }
 
+    /// Follow an absolute URL ARM handed out (a `nextLink`). Only URLs on our own endpoint are
+    /// followed, so a token is never sent elsewhere.
+    pub async fn send_absolute(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Json>,
+        deadline: Instant,
+    ) -> Result<ArmResponse, ArmError> {
+        let parsed = url::Url::parse(url).map_err(|e| ArmError::Transport {
+            method: method.to_string(),
+            path: url.to_string(),
+            message: format!("invalid link: {e}"),
+            correlation_id: String::new(),
+        })?;
+        let own = url::Url::parse(&self.endpoint).ok();
+        let same_origin = own.is_some_and(|o| o.origin() == parsed.origin());
+        if !same_origin {
+            return Err(ArmError::Transport {
+                method: method.to_string(),
+                path: url.to_string(),
+                message: "refusing to follow a link to another host".into(),
+                correlation_id: String::new(),
+            });
+        }
+        let path_and_query = &url[url.find(parsed.path()).unwrap_or(0)..];
+        self.send(method, path_and_query, &[], body, deadline).await
+    }
+
     /// Send one logical request, retrying transient failures until `deadline`.
     pub async fn send(
         &self,

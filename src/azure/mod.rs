@@ -5,4 +5,5 @@ pub mod http;
 pub mod ids;
 pub mod names;
 pub mod retry;
+pub mod role_assignments;
 pub mod roles;

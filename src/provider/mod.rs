@@ -10,7 +10,10 @@ use async_trait::async_trait;
 use crate::azure::arm::ArmClient;
 use crate::azure::credentials::CredentialChain;
 use crate::azure::http;
-use crate::framework::{AttributePath, DataSource, Diagnostic, Diagnostics, Provider, Resource, Schema, Value};
+use crate::framework::{
+    AttributePath, DataSource, Diagnostic, Diagnostics, Function, Provider, Resource, Schema, Value,
+};
+use crate::functions;
 use crate::resources;
 
 /// The provider's source address, as users write it in `required_providers`.
@@ -93,6 +96,10 @@ impl Provider for AksidProvider {
             }
             Err(d) => d,
         }
+    }
+
+    fn functions(&self) -> Vec<Arc<dyn Function>> {
+        vec![Arc::new(functions::role_assignment_name::RoleAssignmentName)]
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {

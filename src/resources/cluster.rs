@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+use crate::azure::arm::ArmError;
 use crate::azure::cluster::{self, ClusterIdentities};
-use crate::framework::{Attribute, AttributePath, Block, DataSource, Diagnostics, Schema, Type, Value};
+use crate::framework::{Attribute, AttributePath, Block, DataSource, Diagnostic, Diagnostics, Schema, Type, Value};
 use crate::provider::ProviderState;
 
 /// How long one read may take, retries included.
@@ -76,11 +77,10 @@ impl DataSource for ClusterDataSource {
         let sub = subscription_of(&id).map_err(|e| diag(&path, "Invalid cluster_id", e))?;
         let clients = self.state.clients()?;
         let resp =
-            clients.arm.get(&id, cluster::API_VERSION, Instant::now() + READ_TIMEOUT).await.map_err(|e| {
-                match e.status() {
-                    Some(404) => diag(&path, "AKS cluster not found", e.to_string()),
-                    _ => diag(&path, "Cannot read the AKS cluster", e.to_string()),
-                }
+            clients.arm.get(&id, cluster::API_VERSION, Instant::now() + READ_TIMEOUT).await.map_err(|e| match &e {
+                ArmError::Auth(why) => Diagnostic::error("Azure authentication failed", why.clone()).into(),
+                _ if e.status() == Some(404) => diag(&path, "AKS cluster not found", e.to_string()),
+                _ => diag(&path, "Cannot read the AKS cluster", e.to_string()),
             })?;
         let c = cluster::parse(&resp.body, &sub).map_err(|e| diag(&path, "Unexpected AKS cluster", e))?;
         Ok(to_value(&id, &c))

@@ -14,7 +14,7 @@ build:
 release:
 	$(CARGO) build --release --workspace
 
-demo: tools release          ## Terraform drives the provider end to end
+demo: tools release          ## Terraform drives the provider end to end (offline, with the emulator)
 	scripts/demo.sh
 
 lint:
@@ -22,6 +22,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 test: tools lint             ## everything CI runs
+	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
 bench: tools release         ## foundation benchmark (ratios against the Go null provider)

@@ -23,3 +23,24 @@ data "aksid_role_definition" "typo" {
 TF
 "$TERRAFORM" plan -no-color 2>&1 | sed -n '/Error:/,$p' || true
 rm -f typo.tf
+
+step "aksid-emulator: a local Azure (ARM + Entra) seeded with a hub-and-spoke landing zone"
+eval "$("$REPO/scripts/emulator-env.sh" "$REPO/emulator/examples/seed.json" release)"
+trap 'kill "$AKSID_EMULATOR_PID" 2>/dev/null || true' EXIT
+echo "ARM endpoint: $AKSID_ARM_ENDPOINT (HTTPS, CA $AKSID_CA_CERTIFICATE)"
+CLUSTER="$REPO/target/demo-cluster"
+rm -rf "$CLUSTER" && mkdir -p "$CLUSTER" && cp "$REPO"/examples/cluster-identities/*.tf "$CLUSTER/"
+cd "$CLUSTER"
+"$TERRAFORM" init -no-color >/dev/null
+step "terraform apply: the cluster's identities, read from ARM with a client secret"
+"$TERRAFORM" apply -auto-approve -no-color | sed -n '/^Outputs:/,$p'
+step "requests the emulator served"
+python3 - "$AKSID_EMULATOR_ADMIN" "$AKSID_CA_CERTIFICATE" <<'PY'
+import json, ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+log = json.load(urllib.request.urlopen(sys.argv[1].rstrip("/") + "/requests", context=ctx))
+for r in log:
+    print(f"  {r['method']:6} {r['status']}  {r['path']}")
+PY
+kill "$AKSID_EMULATOR_PID"; trap - EXIT
+echo "emulator stopped"

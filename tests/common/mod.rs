@@ -2,6 +2,8 @@
 //! binary, installed into a filesystem mirror exactly as a user's `terraform init` finds it.
 #![allow(dead_code)]
 
+pub mod emulator;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

@@ -1,0 +1,283 @@
+//! The ARM front door: authentication, api-version, tenant check, routing to the
+//! resource providers, and the `x-ms-*` response headers.
+
+pub mod identities;
+pub mod managed_clusters;
+pub mod resources;
+pub mod role_assignments;
+pub mod role_definitions;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::admin::{route_kind, CallerOid};
+use crate::app::App;
+use crate::errors::{json_response, ArmError};
+use crate::ids::seg_eq;
+use crate::store::Caller;
+
+/// Largest accepted request body.
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// One ARM request after authentication.
+pub struct Ctx {
+    pub method: Method,
+    /// Decoded path segments.
+    pub segs: Vec<String>,
+    /// The raw path (for nextLinks).
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Bytes,
+    pub now: OffsetDateTime,
+    pub caller: Caller,
+    pub api_version: String,
+    /// `https://host:port`
+    pub base: String,
+}
+
+impl Ctx {
+    /// Query parameter (name compared case-insensitively).
+    pub fn q(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON (400 InvalidRequestContent when malformed or empty).
+    pub fn json(&self) -> Result<Value, ArmError> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Err(ArmError::bad_request(
+                "InvalidRequestContent",
+                "The request content was invalid and could not be deserialized: 'The request body is empty.'.",
+            ));
+        }
+        serde_json::from_slice(&self.body).map_err(ArmError::invalid_request_content)
+    }
+
+    pub fn segs(&self) -> Vec<&str> {
+        self.segs.iter().map(String::as_str).collect()
+    }
+}
+
+/// `^\d{4}-\d{2}-\d{2}(-preview)?$`
+pub fn valid_api_version(v: &str) -> bool {
+    let b = v.as_bytes();
+    let date_ok = b.len() >= 10
+        && b[..10].iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+    date_ok && (b.len() == 10 || &v[10..] == "-preview")
+}
+
+fn decode_segment(s: &str) -> String {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+pub fn ok(status: u16, v: &Value) -> Response {
+    json_response(status, v)
+}
+
+pub fn method_not_allowed(ctx: &Ctx) -> Response {
+    ArmError::new(405, "MethodNotAllowed", format!("The emulator does not support {} on '{}'.", ctx.method, ctx.path))
+        .into_response()
+}
+
+pub fn empty(status: u16) -> Response {
+    let mut r = Response::new(axum::body::Body::empty());
+    *r.status_mut() = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
+    r
+}
+
+fn host_of(headers: &HeaderMap, uri: &axum::http::Uri, app: &App) -> String {
+    if let Some(a) = uri.authority() {
+        return format!("https://{a}");
+    }
+    headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".:-[]".contains(c)))
+        .map(|h| format!("https://{h}"))
+        .unwrap_or_else(|| app.base_url.clone())
+}
+
+/// Fallback handler: every path that is not Entra, Kubernetes or admin is ARM.
+pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ArmError::new(413, "RequestEntityTooLarge", "The request content exceeds the maximum allowed size.")
+                .into_response()
+        }
+    };
+    let now = OffsetDateTime::now_utc();
+    let caller = match app.read(|s| crate::entra::authenticate_arm(s, &parts.headers, now)) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let query: Vec<(String, String)> = form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let api_version = query.iter().find(|(k, _)| k == "api-version").map(|(_, v)| v.clone());
+    let oid = caller.oid.clone();
+    let mut resp = match api_version {
+        None => ArmError::bad_request(
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        )
+        .into_response(),
+        Some(v) if !valid_api_version(&v) => ArmError::bad_request(
+            "InvalidApiVersionParameter",
+            format!("The api-version '{v}' is invalid. The supported versions look like 'YYYY-MM-DD' or 'YYYY-MM-DD-preview'."),
+        )
+        .into_response(),
+        Some(api_version) => {
+            let path = parts.uri.path().to_string();
+            let ctx = Ctx {
+                method: parts.method.clone(),
+                segs: path.split('/').filter(|s| !s.is_empty()).map(decode_segment).collect(),
+                path,
+                query,
+                body,
+                now,
+                caller,
+                api_version,
+                base: host_of(&parts.headers, &parts.uri, &app),
+            };
+            route(&app, ctx).await
+        }
+    };
+    resp.extensions_mut().insert(CallerOid(oid));
+    resp
+}
+
+/// Tokens from one tenant cannot be used on another tenant's subscription.
+fn check_tenant(app: &App, ctx: &Ctx) -> Result<(), ArmError> {
+    let segs = ctx.segs();
+    if segs.len() >= 2 && seg_eq(segs[0], "subscriptions") {
+        let sub_tenant = app.read(|s| s.subscription(segs[1]).map(|s| s.tenant_id.clone()));
+        if let Some(t) = sub_tenant {
+            if !t.eq_ignore_ascii_case(&ctx.caller.tid) {
+                return Err(ArmError::new(
+                    401,
+                    "InvalidAuthenticationTokenTenant",
+                    format!(
+                        "The access token is from the wrong issuer 'https://sts.windows.net/{}/'. It must match the tenant 'https://sts.windows.net/{t}/' associated with this subscription. Please use the authority (URL) 'https://login.windows.net/{t}' to get the token.",
+                        ctx.caller.tid
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn route(app: &Arc<App>, ctx: Ctx) -> Response {
+    if let Err(e) = check_tenant(app, &ctx) {
+        return e.into_response();
+    }
+    let segs = ctx.segs();
+    if let Some((scope, name)) = crate::ids::split_authorization(&segs, "roleAssignments") {
+        let scope = format!("/{}", scope.join("/"));
+        let name = name.map(String::from);
+        return role_assignments::route(app, &ctx, &scope, name.as_deref());
+    }
+    if let Some((scope, name)) = crate::ids::split_authorization(&segs, "roleDefinitions") {
+        let scope = format!("/{}", scope.join("/"));
+        let name = name.map(String::from);
+        return role_definitions::route(app, &ctx, &scope, name.as_deref());
+    }
+    let is = |i: usize, lit: &str| segs.get(i).is_some_and(|s| seg_eq(s, lit));
+    if is(0, "subscriptions") && segs.len() >= 2 {
+        if segs.len() >= 7 && is(2, "resourceGroups") && is(4, "providers") {
+            if is(5, "Microsoft.ManagedIdentity") && is(6, "userAssignedIdentities") {
+                return identities::route(app, &ctx).await;
+            }
+            if is(5, "Microsoft.ContainerService") && is(6, "managedClusters") {
+                return managed_clusters::route(app, &ctx);
+            }
+        }
+        if segs.len() == 5 && is(2, "providers") {
+            if is(3, "Microsoft.ManagedIdentity") && is(4, "userAssignedIdentities") {
+                return identities::route(app, &ctx).await;
+            }
+            if is(3, "Microsoft.ContainerService") && is(4, "managedClusters") {
+                return managed_clusters::route(app, &ctx);
+            }
+        }
+    }
+    resources::route(app, &ctx)
+}
+
+/// Middleware: ARM response headers (request ids, throttling budget) on ARM routes.
+pub async fn headers_middleware(State(_app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let kind = route_kind(req.uri().path());
+    if matches!(kind, "admin" | "kubernetes" | "token" | "managed_identity_token") {
+        return next.run(req).await;
+    }
+    let correlation = req
+        .headers()
+        .get("x-ms-correlation-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map(String::from)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let client_request_id = req.headers().get("x-ms-client-request-id").cloned();
+    let is_write = !matches!(*req.method(), Method::GET | Method::HEAD);
+    let mut resp = next.run(req).await;
+    let (reads, writes) = budget(is_write);
+    let h = resp.headers_mut();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    for (name, value) in [
+        ("x-ms-request-id", request_id.clone()),
+        ("x-ms-correlation-request-id", correlation),
+        ("x-ms-routing-request-id", format!("LOCAL:{}:{request_id}", crate::util::unix(OffsetDateTime::now_utc()))),
+        ("x-ms-ratelimit-remaining-subscription-reads", reads.to_string()),
+        ("x-ms-ratelimit-remaining-subscription-writes", writes.to_string()),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    if let Some(v) = client_request_id {
+        h.insert("x-ms-client-request-id", v);
+    }
+    resp
+}
+
+/// Remaining hourly read/write budget (12,000 reads, 1,200 writes per hour, as ARM).
+fn budget(is_write: bool) -> (u64, u64) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static WINDOW: AtomicU64 = AtomicU64::new(0);
+    static READS: AtomicU64 = AtomicU64::new(0);
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let hour = u64::try_from(crate::util::unix(OffsetDateTime::now_utc()) / 3600).unwrap_or(0);
+    if WINDOW.swap(hour, Ordering::Relaxed) != hour {
+        READS.store(0, Ordering::Relaxed);
+        WRITES.store(0, Ordering::Relaxed);
+    }
+    let (r, w) = if is_write {
+        (READS.load(Ordering::Relaxed), WRITES.fetch_add(1, Ordering::Relaxed) + 1)
+    } else {
+        (READS.fetch_add(1, Ordering::Relaxed) + 1, WRITES.load(Ordering::Relaxed))
+    };
+    (12_000u64.saturating_sub(r), 1_200u64.saturating_sub(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_versions() {
+        for ok in ["2022-04-01", "2025-01-01", "2020-10-01-preview"] {
+            assert!(valid_api_version(ok), "{ok}");
+        }
+        for bad in ["", "2022-4-01", "2022-04-01-beta", "latest", "2022/04/01", "2022-04-01-preview-x"] {
+            assert!(!valid_api_version(bad), "{bad}");
+        }
+    }
+}

@@ -9,6 +9,7 @@ pub mod azure;
 pub mod framework;
 pub mod functions;
 pub mod logging;
+pub mod planner;
 pub mod plugin;
 pub mod protocol;
 pub mod provider;

@@ -14,6 +14,7 @@
 //! come back as [`Finding`]s that point at the input ([`SourcePath`]) so the
 //! resource layer can turn them into diagnostics on the right attribute.
 
+pub mod classify;
 pub mod diff;
 pub mod matrix;
 pub mod policy;

@@ -103,7 +103,7 @@ impl Provider for AksidProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        Vec::new()
+        vec![Arc::new(resources::cluster_identity_roles::ClusterIdentityRoles::new(self.state.clone()))]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {

@@ -122,3 +122,29 @@ impl Emulator {
         )
     }
 }
+
+impl Emulator {
+    /// Delete one role assignment behind Terraform's back.
+    pub fn rt_delete_assignment(&self, id: &str) {
+        self.rt.block_on(async {
+            let url = self.admin_url("role-assignments");
+            let r = self.http.delete(url).query(&[("id", id)]).send().await.unwrap();
+            assert!(r.status().is_success(), "admin delete {id}: {}", r.status());
+        })
+    }
+
+    /// The environment that points the provider at this emulator (client-secret auth).
+    pub fn provider_env(&self) -> Vec<(String, String)> {
+        [
+            ("AKSID_ARM_ENDPOINT", self.ready.arm_endpoint.as_str()),
+            ("AKSID_AUTHORITY_HOST", self.ready.authority_host.as_str()),
+            ("AKSID_CA_CERTIFICATE", self.ready.ca_certificate.as_str()),
+            ("ARM_TENANT_ID", self.ready.tenant_id.as_str()),
+            ("ARM_CLIENT_ID", TF_CLIENT_ID),
+            ("ARM_CLIENT_SECRET", TF_SECRET),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+}

@@ -1,0 +1,189 @@
+//! Glue shared by the role-assignment resources: the `assignments` element type, timeouts,
+//! semantic equality of id lists, and planner findings as Terraform diagnostics.
+
+use std::time::Duration;
+
+use crate::azure::ids::ResourceId;
+use crate::azure::role_assignments::RoleAssignment;
+use crate::framework::{Attribute, AttributePath, Block, Diagnostics, NestedBlock, Nesting, Type, Value};
+use crate::planner::{DesiredAssignment, Finding, Known, Severity, SourcePath};
+
+/// One element of `assignments`.
+pub fn assignment_type() -> Type {
+    Type::object([
+        ("key", Type::String),
+        ("name", Type::String),
+        ("id", Type::String),
+        ("scope", Type::String),
+        ("role_definition_id", Type::String),
+        ("role_name", Type::String),
+        ("principal_id", Type::String),
+        ("principal_type", Type::String),
+        ("identity", Type::String),
+        ("reason", Type::String),
+    ])
+}
+
+pub const PRINCIPAL_TYPE: &str = "ServicePrincipal";
+
+/// The planned element for a desired assignment; `existing` is the assignment adopted in
+/// its place (an equivalent one under another name), if any.
+pub fn assignment_value(d: &DesiredAssignment, existing: Option<&RoleAssignment>) -> Value {
+    let known = |k: Known<String>| match k {
+        Known::Known(s) => Value::String(s),
+        Known::Unknown => Value::Unknown,
+    };
+    let (name, id) = match existing {
+        Some(a) => (Value::string(&a.name), Value::string(&a.id)),
+        None => (known(d.name().map(|u| u.to_string())), known(d.id())),
+    };
+    Value::object([
+        ("key", Value::string(&d.key)),
+        ("name", name),
+        ("id", id),
+        ("scope", Value::string(&d.scope)),
+        ("role_definition_id", Value::string(d.role_definition_id())),
+        ("role_name", Value::string(&d.role.name)),
+        ("principal_id", known(d.principal_id.clone())),
+        ("principal_type", Value::string(PRINCIPAL_TYPE)),
+        ("identity", Value::string(d.identity.as_str())),
+        ("reason", Value::string(&d.reason)),
+    ])
+}
+
+pub fn timeouts_block() -> NestedBlock {
+    NestedBlock::new(
+        "timeouts",
+        Nesting::Single,
+        Block::new("How long operations may take, e.g. `\"5m\"` or `\"90s\"`.")
+            .attribute(Attribute::optional("create", Type::String, "Create and update (default 10m)."))
+            .attribute(Attribute::optional("delete", Type::String, "Delete (default 10m).")),
+    )
+}
+
+/// Parse a Go-style duration (`"90s"`, `"5m"`, `"1h30m"`).
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let mut total = 0u64;
+    let mut num = String::new();
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: u64 = num.parse().ok()?;
+        num.clear();
+        total += n * match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return None,
+        };
+    }
+    (num.is_empty() && total > 0).then(|| Duration::from_secs(total))
+}
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The timeout `which` ("create"/"delete") from a `timeouts` block value.
+pub fn timeout(timeouts: &Value, which: &str) -> Duration {
+    timeouts.attr(which).as_str().and_then(parse_duration).unwrap_or(DEFAULT_TIMEOUT)
+}
+
+pub fn validate_timeouts(config: &Value, d: &mut Diagnostics) {
+    for which in ["create", "delete"] {
+        if let Some(s) = config.attr("timeouts").attr(which).as_str() {
+            if parse_duration(s).is_none() {
+                d.error_at(
+                    AttributePath::attr("timeouts").then_attr(which),
+                    "Invalid timeout",
+                    format!("{s:?} is not a duration like \"90s\", \"5m\" or \"1h30m\"."),
+                );
+            }
+        }
+    }
+}
+
+/// Strings of a list or set; `None` when the value or any element is unknown.
+pub fn strings(v: &Value) -> Option<Vec<String>> {
+    match v {
+        Value::Null => Some(Vec::new()),
+        Value::Unknown => None,
+        other => other.as_elements()?.iter().map(|e| e.as_str().map(str::to_string)).collect(),
+    }
+}
+
+/// Two ids are the same Azure object (case-insensitive on ARM's terms).
+pub fn same_id(a: &str, b: &str) -> bool {
+    match (ResourceId::parse(a), ResourceId::parse(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a.trim_end_matches('/').eq_ignore_ascii_case(b.trim_end_matches('/')),
+    }
+}
+
+/// Two lists of ids name the same objects, in any order and casing.
+pub fn same_id_lists(a: &Value, b: &Value) -> bool {
+    match (strings(a), strings(b)) {
+        (Some(x), Some(y)) => {
+            x.len() == y.len()
+                && x.iter().all(|i| y.iter().any(|j| same_id(i, j)))
+                && y.iter().all(|j| x.iter().any(|i| same_id(i, j)))
+        }
+        _ => false,
+    }
+}
+
+/// Where a planner finding points, as a Terraform attribute path.
+pub fn finding_path(s: &SourcePath) -> AttributePath {
+    let mut p = AttributePath::attr(&s.attribute);
+    if let Some(i) = s.index {
+        p = p.then_index(i);
+    }
+    if let Some(n) = &s.nested {
+        p = p.then_attr(n);
+    }
+    if let Some(i) = s.nested_index {
+        p = p.then_index(i);
+    }
+    p
+}
+
+pub fn findings_to_diagnostics(findings: &[Finding]) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    for f in findings {
+        let path = finding_path(&f.source);
+        match f.severity {
+            Severity::Error => d.error_at(path, &f.summary, &f.detail),
+            Severity::Warning => d.warning_at(path, &f.summary, &f.detail),
+        }
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("5x"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+
+    #[test]
+    fn id_lists_compare_as_sets_ignoring_case() {
+        let a = Value::list_of_strings([
+            "/subscriptions/s/resourceGroups/RG/providers/Microsoft.Network/dnszones/z",
+            "/subscriptions/s/resourceGroups/b",
+        ]);
+        let b = Value::list_of_strings([
+            "/subscriptions/s/resourcegroups/b/",
+            "/subscriptions/s/resourcegroups/RG/providers/microsoft.network/dnsZones/z",
+        ]);
+        assert!(same_id_lists(&a, &b));
+        assert!(!same_id_lists(&a, &Value::list_of_strings(["/subscriptions/s/resourceGroups/b"])));
+        assert!(!same_id_lists(&a, &Value::Unknown));
+    }
+}

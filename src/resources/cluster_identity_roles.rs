@@ -1,0 +1,743 @@
+//! `aksid_cluster_identity_roles`: an AKS cluster's whole identity role matrix as one resource.
+//! The planner decides which assignments the intent needs; this file maps Terraform values to
+//! that intent and back, and drives `azure::reconcile` to make ARM match.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::assignments::{self as common, assignment_type, assignment_value, same_id, same_id_lists, strings};
+use crate::azure::arm::ArmError;
+use crate::azure::cluster;
+use crate::azure::reconcile::{self, CreateOp, Created};
+use crate::azure::role_assignments::{self as ra, RoleAssignment};
+use crate::azure::roles;
+use crate::framework::{
+    ApplyRequest, ApplyResponse, Attribute, AttributePath, Block, Diagnostic, Diagnostics, ImportedResource,
+    NestedBlock, Nesting, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Type, Value,
+};
+use crate::planner::classify::classify;
+use crate::planner::{
+    self, equivalent, ActualAssignment, ClusterIntent, DesiredAssignment, ExtraAssignment, IdentityKind, Known,
+    PodIdentityIntent,
+};
+use crate::provider::{Clients, ProviderState};
+
+const DEFAULT_PARALLEL_WRITES: usize = 4;
+const ID_LISTS: [&str; 5] = ["subnet_ids", "route_table_ids", "private_dns_zone_ids", "acr_ids", "dns_zone_ids"];
+const PRINCIPALS: [&str; 3] = ["control_plane_principal_id", "kubelet_principal_id", "node_resource_group_id"];
+
+pub struct ClusterIdentityRoles {
+    state: Arc<ProviderState>,
+}
+
+impl ClusterIdentityRoles {
+    pub fn new(state: Arc<ProviderState>) -> Self {
+        ClusterIdentityRoles { state }
+    }
+}
+
+fn ids(name: &str, what: &str) -> Attribute {
+    Attribute::optional(name, Type::list(Type::String), what)
+}
+
+pub fn schema() -> Schema {
+    let s = |n: &str, d: &str| Attribute::optional(n, Type::String, d);
+    Schema {
+        version: 0,
+        block: Block::new(
+            "Grants an AKS cluster's control-plane and kubelet identities exactly the role assignments AKS needs, \
+             at the smallest scope, from a description of what the cluster uses.",
+        )
+        .attribute(Attribute::computed("id", Type::String, "The cluster id, or a generated id without one."))
+        .attribute(s("cluster_id", "ARM id of the cluster: its identities and node resource group are read from ARM."))
+        .attribute(Attribute::optional_computed(
+            "control_plane_principal_id",
+            Type::String,
+            "Object id of the control-plane identity (instead of `cluster_id`, e.g. for a cluster created in the same apply).",
+        ))
+        .attribute(Attribute::optional_computed("kubelet_principal_id", Type::String, "Object id of the kubelet identity."))
+        .attribute(Attribute::optional_computed(
+            "node_resource_group_id",
+            Type::String,
+            "ARM id of the node resource group (needed for AAD Pod Identity).",
+        ))
+        .attribute(ids("subnet_ids", "Subnets of the cluster: Network Contributor for the control plane on each."))
+        .attribute(ids("route_table_ids", "Route tables (kubenet): Network Contributor for the control plane on each."))
+        .attribute(ids("private_dns_zone_ids", "Private DNS zones: Private DNS Zone Contributor for the control plane."))
+        .attribute(s(
+            "kubelet_identity_id",
+            "A bring-your-own kubelet identity: Managed Identity Operator for the control plane on it.",
+        ))
+        .attribute(ids("acr_ids", "Container registries (may be in a hub subscription): AcrPull for the kubelet identity."))
+        .attribute(ids("dns_zone_ids", "DNS zones: DNS Zone Contributor for the kubelet identity."))
+        .attribute(Attribute::optional("max_parallel_writes", Type::Number, "Role assignment writes in flight (default 4)."))
+        .attribute(Attribute::computed(
+            "assignments",
+            Type::list(assignment_type()),
+            "One element per grant: `key`, `name`, `id`, `scope`, `role_definition_id`, `role_name`, `principal_id`, \
+             `principal_type`, `identity`, `reason`. Names and ids are known at plan whenever scope and principal are.",
+        ))
+        .block(NestedBlock::new(
+            "aad_pod_identity",
+            Nesting::Single,
+            Block::new("AAD Pod Identity (deprecated project): Managed Identity Operator and Virtual Machine Contributor for the kubelet identity on the node resource group.")
+                .attribute(Attribute::optional("enabled", Type::Bool, "Grant what AAD Pod Identity needs."))
+                .attribute(ids("identity_resource_group_ids", "Resource groups of the pod identities: Managed Identity Operator for the kubelet identity on each.")),
+        ))
+        .block(NestedBlock::new(
+            "extra_assignment",
+            Nesting::List,
+            Block::new("A grant the matrix does not know, still subject to the least-privilege policy.")
+                .attribute(Attribute::required("identity", Type::String, "`kubelet` or `control_plane`."))
+                .attribute(Attribute::required("role", Type::String, "Role name, GUID or role definition id."))
+                .attribute(Attribute::required("scope", Type::String, "ARM id of the scope."))
+                .attribute(Attribute::optional("description", Type::String, "Written into the assignment.")),
+        ))
+        .block(
+            NestedBlock::new(
+                "allow_broad_scope",
+                Nesting::Single,
+                Block::new("Turns least-privilege errors into warnings; the justification is written into the affected assignments.")
+                    .attribute(Attribute::required("justification", Type::String, "Why the broad grant is needed.")),
+            ),
+        )
+        .block(common::timeouts_block()),
+    }
+}
+
+/// Inputs that are not known yet make the whole set of assignments unknown.
+fn scopes_known(v: &Value) -> bool {
+    ID_LISTS.iter().all(|a| strings(v.attr(a)).is_some())
+        && !v.attr("kubelet_identity_id").is_unknown()
+        && strings(v.attr("aad_pod_identity").attr("identity_resource_group_ids")).is_some()
+        && !v.attr("aad_pod_identity").attr("enabled").is_unknown()
+        && v.attr("extra_assignment").is_wholly_known()
+        && !v.attr("allow_broad_scope").attr("justification").is_unknown()
+}
+
+fn known_string(v: &Value) -> Known<String> {
+    match v {
+        Value::String(s) => Known::Known(s.clone()),
+        // Not given at all: a grant that needs it is an error (reported by the planner).
+        Value::Null => Known::Known(String::new()),
+        _ => Known::Unknown,
+    }
+}
+
+/// The planner's intent from a (planned) value whose scopes are known.
+fn intent(v: &Value) -> ClusterIntent {
+    let list = |a: &str| strings(v.attr(a)).unwrap_or_default();
+    let pod = v.attr("aad_pod_identity");
+    ClusterIntent {
+        control_plane_principal_id: known_string(v.attr("control_plane_principal_id")),
+        kubelet_principal_id: known_string(v.attr("kubelet_principal_id")),
+        node_resource_group_id: match v.attr("node_resource_group_id") {
+            Value::Unknown => Known::Unknown,
+            other => Known::Known(other.as_str().unwrap_or_default().to_string()),
+        },
+        subnet_ids: list("subnet_ids"),
+        route_table_ids: list("route_table_ids"),
+        private_dns_zone_ids: list("private_dns_zone_ids"),
+        kubelet_identity_id: v.attr("kubelet_identity_id").as_str().map(str::to_string),
+        acr_ids: list("acr_ids"),
+        dns_zone_ids: list("dns_zone_ids"),
+        aad_pod_identity: (!pod.is_null()).then(|| PodIdentityIntent {
+            enabled: pod.attr("enabled").as_bool().unwrap_or(false),
+            identity_resource_group_ids: strings(pod.attr("identity_resource_group_ids")).unwrap_or_default(),
+        }),
+        extra: v
+            .attr("extra_assignment")
+            .as_elements()
+            .unwrap_or(&[])
+            .iter()
+            .map(|e| ExtraAssignment {
+                identity: IdentityKind::parse(e.attr("identity").as_str().unwrap_or_default())
+                    .unwrap_or(IdentityKind::Kubelet),
+                role: e.attr("role").as_str().unwrap_or_default().to_string(),
+                scope: e.attr("scope").as_str().unwrap_or_default().to_string(),
+                description: e.attr("description").as_str().map(str::to_string),
+            })
+            .collect(),
+        allow_broad_scope: v.attr("allow_broad_scope").attr("justification").as_str().map(str::to_string),
+    }
+}
+
+fn expand(v: &Value) -> Result<planner::Expansion, Diagnostics> {
+    planner::expand(&intent(v)).map_err(|f| common::findings_to_diagnostics(&f))
+}
+
+/// Extra assignments that mean the same thing (role compared by GUID, scope by ARM id).
+fn same_extras(a: &Value, b: &Value) -> bool {
+    let (Some(x), Some(y)) = (a.as_elements().or(Some(&[][..])), b.as_elements().or(Some(&[][..]))) else {
+        return false;
+    };
+    let role_guid = |v: &Value| {
+        let r = v.attr("role").as_str().unwrap_or_default();
+        roles::by_name(r).map(|b| b.guid.clone()).or_else(|| roles::parse_role_definition_id(r).ok().map(|p| p.guid))
+    };
+    let same = |p: &Value, q: &Value| {
+        p.attr("identity") == q.attr("identity")
+            && role_guid(p).is_some()
+            && role_guid(p) == role_guid(q)
+            && same_id(p.attr("scope").as_str().unwrap_or_default(), q.attr("scope").as_str().unwrap_or_default())
+            && p.attr("description") == q.attr("description")
+    };
+    x.len() == y.len()
+        && x.iter().all(|p| y.iter().any(|q| same(p, q)))
+        && y.iter().all(|q| x.iter().any(|p| same(p, q)))
+}
+
+/// Where the configuration says the same as the prior state in other words (casing, order,
+/// role name vs GUID), plan the prior value so no change is shown.
+fn keep_equivalent_prior(planned: &mut Value, prior: &Value) {
+    if prior.is_null() {
+        return;
+    }
+    for a in ID_LISTS {
+        if same_id_lists(planned.attr(a), prior.attr(a)) {
+            planned.set_attr(a, prior.attr(a).clone());
+        }
+    }
+    for a in ["cluster_id", "kubelet_identity_id", "node_resource_group_id"] {
+        if let (Some(x), Some(y)) = (planned.attr(a).as_str(), prior.attr(a).as_str()) {
+            if same_id(x, y) {
+                planned.set_attr(a, prior.attr(a).clone());
+            }
+        }
+    }
+    let (pp, qp) = (planned.attr("aad_pod_identity").clone(), prior.attr("aad_pod_identity"));
+    if !pp.is_null() && !qp.is_null() {
+        let mut merged = pp.clone();
+        if same_id_lists(pp.attr("identity_resource_group_ids"), qp.attr("identity_resource_group_ids")) {
+            merged.set_attr("identity_resource_group_ids", qp.attr("identity_resource_group_ids").clone());
+        }
+        planned.set_attr("aad_pod_identity", merged);
+    }
+    if !prior.attr("extra_assignment").is_null()
+        && same_extras(planned.attr("extra_assignment"), prior.attr("extra_assignment"))
+    {
+        planned.set_attr("extra_assignment", prior.attr("extra_assignment").clone());
+    }
+}
+
+fn parallelism(v: &Value) -> usize {
+    v.attr("max_parallel_writes")
+        .as_number()
+        .and_then(|n| n.as_i64())
+        .map_or(DEFAULT_PARALLEL_WRITES, |n| n.clamp(1, 64) as usize)
+}
+
+/// Read the cluster's identities into `planned` (when `cluster_id` is set and known).
+async fn fill_from_cluster(clients: &Clients, planned: &mut Value, deadline: Instant) -> Result<(), Diagnostics> {
+    let Some(id) = planned.attr("cluster_id").as_str().map(str::to_string) else { return Ok(()) };
+    let path = AttributePath::attr("cluster_id");
+    let sub = reconcile::subscription_of(&id).ok_or_else(|| {
+        Diagnostics::from(Diagnostic::error("Invalid cluster_id", "expected a managed cluster id").at(path.clone()))
+    })?;
+    let resp = clients
+        .arm
+        .get(&id, cluster::API_VERSION, deadline)
+        .await
+        .map_err(|e| arm_diag(e, Some(path.clone()), "Cannot read the AKS cluster"))?;
+    let c = cluster::parse(&resp.body, &sub)
+        .map_err(|e| Diagnostics::from(Diagnostic::error("Unexpected AKS cluster", e).at(path.clone())))?;
+    let keep_or = |planned: &Value, attr: &str, fresh: String| -> Value {
+        match planned.attr(attr).as_str() {
+            Some(old) if old.eq_ignore_ascii_case(&fresh) => Value::string(old),
+            _ => Value::String(fresh),
+        }
+    };
+    let cp = keep_or(planned, "control_plane_principal_id", c.control_plane_principal_id);
+    let kubelet = keep_or(planned, "kubelet_principal_id", c.kubelet.object_id);
+    let node_rg = match planned.attr("node_resource_group_id").as_str() {
+        Some(old) if same_id(old, &c.node_resource_group_id) => Value::string(old),
+        _ => Value::String(c.node_resource_group_id),
+    };
+    planned.set_attr("control_plane_principal_id", cp);
+    planned.set_attr("kubelet_principal_id", kubelet);
+    planned.set_attr("node_resource_group_id", node_rg);
+    Ok(())
+}
+
+fn arm_diag(e: ArmError, path: Option<AttributePath>, summary: &str) -> Diagnostics {
+    let d = match &e {
+        ArmError::Auth(why) => Diagnostic::error("Azure authentication failed", why.clone()),
+        _ => Diagnostic::error(summary, e.to_string()),
+    };
+    match path {
+        Some(p) => d.at(p).into(),
+        None => d.into(),
+    }
+}
+
+/// The prior state's assignment elements, by lowercased name.
+fn prior_by_name(prior: &Value) -> HashMap<String, Value> {
+    prior
+        .attr("assignments")
+        .as_elements()
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|e| e.attr("name").as_str().map(|n| (n.to_ascii_lowercase(), e.clone())))
+        .collect()
+}
+
+/// The prior element that already grants what `d` asks for (same key, principal, role and
+/// scope), whatever its name: reusing it keeps casing and adopted names from showing as changes.
+fn prior_grant<'a>(d: &DesiredAssignment, prior: &'a [Value]) -> Option<&'a Value> {
+    prior.iter().find(|p| {
+        let principal = p.attr("principal_id").as_str().unwrap_or_default();
+        p.attr("key").as_str() == Some(d.key.as_str())
+            && d.principal_id.known().is_some_and(|x| x.eq_ignore_ascii_case(principal))
+            && p.attr("role_definition_id").as_str().unwrap_or_default().to_ascii_lowercase().ends_with(&d.role.guid)
+            && same_id(p.attr("scope").as_str().unwrap_or_default(), &d.scope)
+    })
+}
+
+/// The planned `assignments`: the prior element where one for the same grant exists, else a
+/// new element (adopting an existing equivalent when there is one).
+fn planned_assignments(desired: &[DesiredAssignment], prior: &Value, adopt: &HashMap<String, RoleAssignment>) -> Value {
+    let prior = prior.attr("assignments").as_elements().unwrap_or(&[]);
+    Value::List(
+        desired
+            .iter()
+            .map(|d| prior_grant(d, prior).cloned().unwrap_or_else(|| assignment_value(d, adopt.get(&d.key))))
+            .collect(),
+    )
+}
+
+#[async_trait]
+impl Resource for ClusterIdentityRoles {
+    fn type_name(&self) -> &'static str {
+        "aksid_cluster_identity_roles"
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        common::validate_timeouts(config, &mut d);
+        if !config.attr("cluster_id").is_null() {
+            for a in PRINCIPALS {
+                if !config.attr(a).is_null() {
+                    d.error_at(
+                        AttributePath::attr(a),
+                        "Conflicting identity sources",
+                        format!("{a} is read from the cluster when cluster_id is set; set one or the other."),
+                    );
+                }
+            }
+        }
+        for (i, e) in config.attr("extra_assignment").as_elements().unwrap_or(&[]).iter().enumerate() {
+            if let Some(id) = e.attr("identity").as_str() {
+                if IdentityKind::parse(id).is_none() {
+                    d.error_at(
+                        AttributePath::attr("extra_assignment").then_index(i).then_attr("identity"),
+                        "Unknown identity",
+                        format!("{id:?}: use \"kubelet\" or \"control_plane\"."),
+                    );
+                }
+            }
+        }
+        if d.has_errors() {
+            return d;
+        }
+        // Everything the planner can check without Azure, once the inputs are known.
+        if scopes_known(config) && config.attr("cluster_id").is_null() {
+            if let Err(e) = expand(config) {
+                d.extend(e);
+            }
+        }
+        d
+    }
+
+    async fn plan(&self, req: PlanRequest) -> PlanResponse {
+        if req.proposed_new_state.is_null() {
+            return PlanResponse { planned_state: Value::Null, ..Default::default() };
+        }
+        let mut resp = PlanResponse { planned_private: req.prior_private.clone(), ..Default::default() };
+        let mut planned = req.proposed_new_state.clone();
+        keep_equivalent_prior(&mut planned, &req.prior_state);
+        let deadline = Instant::now() + common::timeout(req.config.attr("timeouts"), "create");
+        let clients = self.state.clients().ok();
+
+        // Identities: from the cluster, from configuration, or unknown until apply.
+        match (req.config.attr("cluster_id"), &clients) {
+            (Value::String(_), Some(c)) => {
+                if let Err(d) = fill_from_cluster(c, &mut planned, deadline).await {
+                    resp.diagnostics = d;
+                    return resp;
+                }
+            }
+            (Value::Unknown, _) | (Value::String(_), None) => {
+                for a in PRINCIPALS {
+                    planned.set_attr(a, Value::Unknown);
+                }
+            }
+            _ => {}
+        }
+        if planned.attr("id").is_null() {
+            planned.set_attr("id", Value::Unknown);
+        }
+        if !scopes_known(&planned) {
+            planned.set_attr("assignments", Value::Unknown);
+            resp.planned_state = planned;
+            return resp;
+        }
+        let expansion = match expand(&planned) {
+            Ok(e) => e,
+            Err(d) => {
+                resp.diagnostics = d;
+                return resp;
+            }
+        };
+        resp.diagnostics.extend(common::findings_to_diagnostics(&expansion.warnings));
+        if !expansion.pending.is_empty() {
+            // Grants whose scope (the node resource group) is not known yet.
+            planned.set_attr("assignments", Value::Unknown);
+            resp.planned_state = planned;
+            return resp;
+        }
+
+        // Equivalent assignments made outside Terraform are adopted, not duplicated.
+        let prior_elems = req.prior_state.attr("assignments").as_elements().unwrap_or(&[]);
+        let new: Vec<&DesiredAssignment> = expansion
+            .assignments
+            .iter()
+            .filter(|d| d.principal_id.is_known() && prior_grant(d, prior_elems).is_none())
+            .collect();
+        let mut adopt = HashMap::new();
+        if let (false, Some(c)) = (new.is_empty(), &clients) {
+            match reconcile::list_existing(
+                &c.arm,
+                reconcile::listing_pairs(new.iter().copied()),
+                deadline,
+                parallelism(&planned),
+            )
+            .await
+            {
+                Ok(existing) => {
+                    for d in &new {
+                        let ours = d.name().known().map(|u| u.to_string()).unwrap_or_default();
+                        let found = existing.iter().find(|a| equivalent(d, &reconcile::to_actual(a)));
+                        if let Some(a) = found.filter(|a| !a.name.eq_ignore_ascii_case(&ours)) {
+                            resp.diagnostics.push(Diagnostic::warning(
+                                "Adopting an existing role assignment",
+                                format!(
+                                    "{} already holds {} on {} through assignment {} (created outside Terraform); \
+                                     it will be managed by this resource instead of creating a duplicate.",
+                                    d.identity.describe(),
+                                    d.role.name,
+                                    d.scope,
+                                    a.id
+                                ),
+                            ));
+                            adopt.insert(d.key.clone(), a.clone());
+                        }
+                    }
+                }
+                Err(e) => {
+                    resp.diagnostics.extend(arm_diag(e, None, "Cannot list existing role assignments"));
+                    return resp;
+                }
+            }
+        }
+        planned.set_attr("assignments", planned_assignments(&expansion.assignments, &req.prior_state, &adopt));
+        resp.planned_state = planned;
+        resp
+    }
+
+    async fn apply(&self, req: ApplyRequest) -> ApplyResponse {
+        let clients = match self.state.clients() {
+            Ok(c) => c,
+            Err(d) => return ApplyResponse { new_state: req.prior_state, diagnostics: d, ..Default::default() },
+        };
+        if req.planned_state.is_null() {
+            return destroy(&clients, req.prior_state).await;
+        }
+        let mut state = req.planned_state.clone();
+        let deadline = Instant::now() + common::timeout(req.config.attr("timeouts"), "create");
+        let mut diags = Diagnostics::new();
+        if state.attr("id").is_unknown() {
+            let id = req
+                .config
+                .attr("cluster_id")
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            state.set_attr("id", Value::String(id));
+        }
+        if state.attr("control_plane_principal_id").is_unknown() {
+            if let Err(d) = fill_from_cluster(&clients, &mut state, deadline).await {
+                return ApplyResponse { new_state: req.prior_state, diagnostics: d, ..Default::default() };
+            }
+        }
+        let expansion = match expand(&state) {
+            Ok(e) => e,
+            Err(d) => return ApplyResponse { new_state: req.prior_state, diagnostics: d, ..Default::default() },
+        };
+        // What the plan promised (adopted names included), completed now that all is known.
+        let planned_elems: Vec<Value> =
+            state.attr("assignments").as_elements().map(<[Value]>::to_vec).unwrap_or_default();
+        let planned_by_key: BTreeMap<String, Value> = planned_elems
+            .into_iter()
+            .filter_map(|e| e.attr("key").as_str().map(|k| (k.to_string(), e.clone())))
+            .collect();
+        let prior = prior_by_name(&req.prior_state);
+        let mut ops = Vec::new();
+        let mut result: BTreeMap<String, Value> = BTreeMap::new();
+        let parallel = parallelism(&state);
+        for d in &expansion.assignments {
+            let fresh = assignment_value(d, None);
+            let elem = match planned_by_key.get(&d.key) {
+                Some(p) if p.is_wholly_known() => p.clone(),
+                _ => fresh,
+            };
+            let name = elem.attr("name").as_str().unwrap_or_default().to_ascii_lowercase();
+            if prior.contains_key(&name) {
+                result.insert(d.key.clone(), elem);
+                continue;
+            }
+            ops.push((
+                elem.clone(),
+                CreateOp {
+                    key: d.key.clone(),
+                    scope: d.scope.clone(),
+                    name: elem.attr("name").as_str().unwrap_or_default().to_string(),
+                    role_guid: d.role.guid.clone(),
+                    principal_id: d.principal_id.known().cloned().unwrap_or_default(),
+                    description: d.description.clone(),
+                    desired: d.clone(),
+                },
+            ));
+        }
+        let create_ops: Vec<CreateOp> = ops.iter().map(|(_, op)| op.clone()).collect();
+        let outcomes = reconcile::create_all(&clients.arm, &create_ops, parallel, deadline).await;
+        for ((elem, op), outcome) in ops.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(created) => {
+                    let a = created.assignment();
+                    let mut e = elem;
+                    if let Created::Adopted(_) = created {
+                        // Adopted at apply time (created concurrently since the plan).
+                        e.set_attr("name", Value::string(&a.name));
+                        e.set_attr("id", Value::string(&a.id));
+                    }
+                    result.insert(op.key, e);
+                }
+                Err(err) => diags.push(create_error(&op, err)),
+            }
+        }
+        // Assignments this resource made before and no longer wants.
+        let desired_names: Vec<String> =
+            result.values().filter_map(|e| e.attr("name").as_str().map(str::to_ascii_lowercase)).collect();
+        let stale: Vec<(String, Value)> = prior.into_iter().filter(|(n, _)| !desired_names.contains(n)).collect();
+        let ids: Vec<String> = stale.iter().filter_map(|(_, e)| e.attr("id").as_str().map(str::to_string)).collect();
+        let deleted = reconcile::delete_all(&clients.arm, &ids, parallel, deadline).await;
+        let mut kept_stale = Vec::new();
+        for ((_, elem), outcome) in stale.into_iter().zip(deleted) {
+            if let Err(e) = outcome {
+                diags.push(Diagnostic::error("Cannot delete a role assignment", e.to_string()));
+                kept_stale.push(elem);
+            }
+        }
+        let mut list: Vec<Value> = result.into_values().collect();
+        list.extend(kept_stale);
+        state.set_attr("assignments", Value::List(list));
+        ApplyResponse { new_state: state, private: req.planned_private, diagnostics: diags }
+    }
+
+    async fn read(&self, req: ReadRequest) -> ReadResponse {
+        let mut state = req.current_state.clone();
+        let clients = match self.state.clients() {
+            Ok(c) => c,
+            Err(d) => return ReadResponse { new_state: state, private: req.private, diagnostics: d },
+        };
+        let deadline = Instant::now() + Duration::from_secs(300);
+        if let Err(d) = fill_from_cluster(&clients, &mut state, deadline).await {
+            // A deleted cluster does not delete its role assignments: keep reading them.
+            if !d.0.iter().any(|x| x.detail.contains("HTTP 404")) {
+                return ReadResponse { new_state: req.current_state, private: req.private, diagnostics: d };
+            }
+        }
+        let elems: Vec<Value> = state.attr("assignments").as_elements().map(<[Value]>::to_vec).unwrap_or_default();
+        let pairs: Vec<(String, String)> = elems
+            .iter()
+            .filter_map(|e| {
+                let sub = reconcile::subscription_of(e.attr("scope").as_str()?)?;
+                Some((sub, e.attr("principal_id").as_str()?.to_string()))
+            })
+            .collect();
+        let existing = match reconcile::list_existing(&clients.arm, pairs, deadline, parallelism(&state)).await {
+            Ok(x) => x,
+            Err(e) => {
+                return ReadResponse {
+                    new_state: req.current_state,
+                    private: req.private,
+                    diagnostics: arm_diag(e, None, "Cannot list role assignments"),
+                }
+            }
+        };
+        let by_id: HashMap<String, &RoleAssignment> = existing.iter().map(|a| (a.id.to_ascii_lowercase(), a)).collect();
+        let mut still = Vec::new();
+        for e in elems {
+            let id = e.attr("id").as_str().unwrap_or_default().to_ascii_lowercase();
+            let found = match by_id.get(&id) {
+                Some(a) => Some((*a).clone()),
+                // Outside any subscription: one GET.
+                None if reconcile::subscription_of(&id).is_none() => {
+                    ra::get(&clients.arm, &id, deadline).await.ok().flatten()
+                }
+                None => None,
+            };
+            let intact = found.is_some_and(|a| {
+                a.principal_id.eq_ignore_ascii_case(e.attr("principal_id").as_str().unwrap_or_default())
+                    && ActualAssignment { ..reconcile::to_actual(&a) }.role_guid()
+                        == e.attr("role_definition_id")
+                            .as_str()
+                            .unwrap_or_default()
+                            .rsplit('/')
+                            .next()
+                            .unwrap_or_default()
+                            .to_ascii_lowercase()
+                    && same_id(&a.scope, e.attr("scope").as_str().unwrap_or_default())
+            });
+            if intact {
+                still.push(e);
+            } else {
+                tracing::info!(
+                    key = e.attr("key").as_str().unwrap_or_default(),
+                    "role assignment missing or changed outside Terraform"
+                );
+            }
+        }
+        state.set_attr("assignments", Value::List(still));
+        ReadResponse { new_state: state, private: req.private, diagnostics: Diagnostics::new() }
+    }
+
+    async fn import(&self, id: &str) -> Result<Vec<ImportedResource>, Diagnostics> {
+        let clients = self.state.clients()?;
+        let deadline = Instant::now() + Duration::from_secs(300);
+        let mut state = crate::framework::codec::from_json(b"{}", &schema().block.value_type())
+            .map_err(|e| Diagnostics::from(Diagnostic::error("Internal error", e.to_string())))?;
+        state.set_attr("cluster_id", Value::string(id));
+        state.set_attr("id", Value::string(id));
+        fill_from_cluster(&clients, &mut state, deadline).await?;
+        let cp = state.attr("control_plane_principal_id").as_str().unwrap_or_default().to_string();
+        let kubelet = state.attr("kubelet_principal_id").as_str().unwrap_or_default().to_string();
+        let node_rg = state.attr("node_resource_group_id").as_str().unwrap_or_default().to_string();
+        // Grants may live in any subscription the caller can see (e.g. a hub registry).
+        let subs = clients
+            .arm
+            .get("/subscriptions", "2022-12-01", deadline)
+            .await
+            .map_err(|e| arm_diag(e, None, "Cannot list subscriptions"))?;
+        let sub_ids: Vec<String> = subs
+            .body
+            .get("value")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.get("subscriptionId").and_then(|v| v.as_str()).map(str::to_string))
+            .collect();
+        let pairs = sub_ids.iter().flat_map(|s| [(s.clone(), cp.clone()), (s.clone(), kubelet.clone())]);
+        let existing = reconcile::list_existing(&clients.arm, pairs, deadline, 4)
+            .await
+            .map_err(|e| arm_diag(e, None, "Cannot list role assignments"))?;
+        let actual: Vec<ActualAssignment> = existing.iter().map(reconcile::to_actual).collect();
+        let c = classify(&actual, &cp, &kubelet, &node_rg);
+        let list = |v: &[String]| if v.is_empty() { Value::Null } else { Value::list_of_strings(v.iter().cloned()) };
+        state.set_attr("subnet_ids", list(&c.subnet_ids));
+        state.set_attr("route_table_ids", list(&c.route_table_ids));
+        state.set_attr("private_dns_zone_ids", list(&c.private_dns_zone_ids));
+        state.set_attr("acr_ids", list(&c.acr_ids));
+        state.set_attr("dns_zone_ids", list(&c.dns_zone_ids));
+        state.set_attr("kubelet_identity_id", Value::from_opt_string(c.kubelet_identity_id.clone()));
+        if c.pod_identity_enabled {
+            state.set_attr(
+                "aad_pod_identity",
+                Value::object([
+                    ("enabled", Value::Bool(true)),
+                    ("identity_resource_group_ids", list(&c.identity_resource_group_ids)),
+                ]),
+            );
+        }
+        state.set_attr("extra_assignment", Value::List(Vec::new()));
+        if !c.extra.is_empty() {
+            state.set_attr(
+                "extra_assignment",
+                Value::List(
+                    c.extra
+                        .iter()
+                        .map(|x| {
+                            Value::object([
+                                ("identity", Value::string(x.identity.as_str())),
+                                ("role", Value::string(&x.role)),
+                                ("scope", Value::string(&x.scope)),
+                                ("description", Value::from_opt_string(x.description.clone())),
+                            ])
+                        })
+                        .collect(),
+                ),
+            );
+        }
+        // Elements exactly as the matrix names them, with the real assignment names.
+        let mut check = state.clone();
+        check.set_attr("allow_broad_scope", Value::object([("justification", Value::string("imported"))]));
+        let expansion = expand(&check)?;
+        let mut elems = Vec::new();
+        for d in &expansion.assignments {
+            if let Some(a) = existing.iter().find(|a| equivalent(d, &reconcile::to_actual(a))) {
+                elems.push(assignment_value(d, Some(a)));
+            }
+        }
+        state.set_attr("assignments", Value::List(elems));
+        Ok(vec![ImportedResource { state, private: Vec::new() }])
+    }
+}
+
+async fn destroy(clients: &Clients, prior: Value) -> ApplyResponse {
+    let deadline = Instant::now() + common::timeout(prior.attr("timeouts"), "delete");
+    let elems: Vec<Value> = prior.attr("assignments").as_elements().map(<[Value]>::to_vec).unwrap_or_default();
+    let ids: Vec<String> = elems.iter().filter_map(|e| e.attr("id").as_str().map(str::to_string)).collect();
+    let outcomes = reconcile::delete_all(&clients.arm, &ids, parallelism(&prior), deadline).await;
+    let mut left = Vec::new();
+    let mut diags = Diagnostics::new();
+    for (elem, outcome) in elems.into_iter().zip(outcomes) {
+        if let Err(e) = outcome {
+            diags.push(Diagnostic::error("Cannot delete a role assignment", e.to_string()));
+            left.push(elem);
+        }
+    }
+    if left.is_empty() {
+        return ApplyResponse { new_state: Value::Null, diagnostics: diags, ..Default::default() };
+    }
+    // Keep what still exists in state, so nothing is orphaned.
+    let mut state = prior;
+    state.set_attr("assignments", Value::List(left));
+    ApplyResponse { new_state: state, diagnostics: diags, ..Default::default() }
+}
+
+fn create_error(op: &CreateOp, e: ArmError) -> Diagnostic {
+    let summary = match e.code() {
+        Some("PrincipalNotFound") => "Principal not found in Entra ID",
+        Some("AuthorizationFailed") => "Not allowed to create the role assignment",
+        Some("RoleDefinitionDoesNotExist") => "Unknown role definition",
+        _ => "Cannot create a role assignment",
+    };
+    let hint = match e.code() {
+        Some("PrincipalNotFound") => {
+            " The principal did not appear within the create timeout. Check the principal id (an object id, not a client id), \
+             or raise timeouts.create if the identity was just created."
+        }
+        Some("AuthorizationFailed") => {
+            " The caller needs Owner, User Access Administrator or Role Based Access Control Administrator at or above the scope."
+        }
+        _ => "",
+    };
+    Diagnostic::error(summary, format!("{} ({}): {e}.{hint}", op.key, op.scope))
+}

@@ -103,7 +103,10 @@ impl Provider for AksidProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        vec![Arc::new(resources::cluster_identity_roles::ClusterIdentityRoles::new(self.state.clone()))]
+        vec![
+            Arc::new(resources::cluster_identity_roles::ClusterIdentityRoles::new(self.state.clone())),
+            Arc::new(resources::role_assignment::RoleAssignmentResource::new(self.state.clone())),
+        ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {

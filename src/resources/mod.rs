@@ -4,4 +4,5 @@
 pub mod assignments;
 pub mod cluster;
 pub mod cluster_identity_roles;
+pub mod role_assignment;
 pub mod role_definition;

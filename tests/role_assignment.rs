@@ -1,0 +1,200 @@
+//! `aksid_role_assignment` end to end against the emulator: the single-grant drop-in for
+//! `azurerm_role_assignment`, on the same engine as the matrix resource.
+
+mod common;
+
+use common::emulator::*;
+use common::*;
+use serde_json::json;
+
+const CP: &str = "b8f85bd4-6abc-4007-8e05-bc515255b609";
+const KUBELET: &str = "dd045a39-4adf-491f-be2d-1611bf4e408e";
+const SUBNET: &str = "/subscriptions/9c195f54-5580-4cd2-9e24-3114522757f4/resourceGroups/rg-spoke-aks/providers/Microsoft.Network/virtualNetworks/vnet-spoke/subnets/snet-nodes";
+const HUB_ACR: &str = "/subscriptions/ad089f8f-9110-4b0c-9b4b-410b023815eb/resourceGroups/rg-hub-shared/providers/Microsoft.ContainerRegistry/registries/acrhubshared";
+const STORAGE: &str = "/subscriptions/9c195f54-5580-4cd2-9e24-3114522757f4/resourceGroups/rg-spoke-aks/providers/Microsoft.Storage/storageAccounts/stspokedata";
+
+fn one(scope: &str, role: &str, principal: &str, extra: &str) -> String {
+    format!(
+        r#"
+resource "aksid_role_assignment" "ra" {{
+  scope        = "{scope}"
+  role         = "{role}"
+  principal_id = "{principal}"
+  {extra}
+}}
+output "name" {{ value = aksid_role_assignment.ra.name }}
+output "id"   {{ value = aksid_role_assignment.ra.id }}
+"#
+    )
+}
+
+fn config(emu: &Emulator, body: &str) -> String {
+    format!("{REQUIRED_AKSID}\n{}\n{body}", emu.provider_block())
+}
+
+/// Assignments (name, principal) at `scope` in the emulator.
+fn at_scope(emu: &Emulator, scope: &str) -> Vec<(String, String)> {
+    emu.admin_get("role-assignments")["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["properties"]["scope"].as_str().unwrap_or_default().eq_ignore_ascii_case(scope))
+        .map(|a| {
+            (a["name"].as_str().unwrap().to_string(), a["properties"]["principalId"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn lifecycle_with_a_deterministic_name_known_at_plan() {
+    for tf in terraforms() {
+        let emu = Emulator::start(&example_seed());
+        let ws = Workspace::new(tf, &config(&emu, &one(SUBNET, "Network Contributor", CP, "")));
+        ws.init();
+        let plan = ws.ok(&["plan", "-no-color"]);
+        assert!(plan.contains("/providers/Microsoft.Authorization/roleAssignments/"), "id known at plan:\n{plan}");
+        ws.ok(&["apply", "-auto-approve", "-no-color"]);
+        let name = ws.output_json()["name"]["value"].as_str().unwrap().to_string();
+        assert_eq!(at_scope(&emu, SUBNET), vec![(name, CP.to_string())]);
+        let (code, text) = ws.exit_code(&["plan", "-detailed-exitcode", "-no-color"]);
+        assert_eq!(code, 0, "{text}");
+        ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+        assert!(at_scope(&emu, SUBNET).is_empty());
+    }
+}
+
+#[test]
+fn role_forms_and_scope_casing_plan_no_changes() {
+    let emu = Emulator::start(&example_seed());
+    let tf = &terraforms()[0];
+    let ws = Workspace::new(tf, &config(&emu, &one(SUBNET, "Network Contributor", CP, "")));
+    ws.init();
+    ws.ok(&["apply", "-auto-approve", "-no-color"]);
+    for (scope, role) in [
+        (SUBNET.replace("resourceGroups", "resourcegroups"), "network contributor".to_string()),
+        (SUBNET.to_string(), "4d97b98b-1d4f-4787-a291-c67834d212e7".to_string()),
+        (SUBNET.to_string(), "/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7".to_string()),
+        (
+            SUBNET.to_string(),
+            "/subscriptions/9c195f54-5580-4cd2-9e24-3114522757f4/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7".to_string(),
+        ),
+    ] {
+        ws.write("main.tf", &config(&emu, &one(&scope, &role, &CP.to_uppercase(), "")));
+        let (code, text) = ws.exit_code(&["plan", "-detailed-exitcode", "-no-color"]);
+        assert_eq!(code, 0, "{scope} {role}:\n{text}");
+    }
+    // A different role is a replacement.
+    ws.write("main.tf", &config(&emu, &one(SUBNET, "Reader", CP, "")));
+    let plan = ws.ok(&["plan", "-no-color"]);
+    assert!(plan.contains("must be replaced"), "{plan}");
+}
+
+#[test]
+fn adopts_an_equivalent_assignment_made_outside_terraform() {
+    let emu = Emulator::start(&example_seed());
+    let tf = &terraforms()[0];
+    let ws = Workspace::new(tf, &config(&emu, &one(HUB_ACR, "AcrPull", KUBELET, "")));
+    ws.init();
+    let plan = squash(&describe(&ws.run(&["plan", "-no-color"])));
+    assert!(plan.contains("Adopting an existing role assignment"), "the plan says so: {plan}");
+    ws.ok(&["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(ws.output_json()["name"]["value"], "cc97febf-558a-4304-8434-c250813acd87");
+    assert_eq!(at_scope(&emu, HUB_ACR).len(), 1, "no duplicate was created");
+    let (code, text) = ws.exit_code(&["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(code, 0, "{text}");
+}
+
+#[test]
+fn drift_and_import() {
+    let emu = Emulator::start(&example_seed());
+    let tf = &terraforms()[0];
+    let body = one(STORAGE, "Storage Blob Data Reader", KUBELET, "");
+    let body = body.split("output \"name\"").next().unwrap();
+    let ws = Workspace::new(tf, &config(&emu, body));
+    ws.init();
+    ws.ok(&["apply", "-auto-approve", "-no-color"]);
+    let id = at_scope(&emu, STORAGE)[0].0.clone();
+    let full = format!("{STORAGE}/providers/Microsoft.Authorization/roleAssignments/{id}");
+    emu.rt_delete_assignment(&full);
+    let (code, text) = ws.exit_code(&["plan", "-refresh-only", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(code, 2, "{text}");
+    ws.ok(&["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(at_scope(&emu, STORAGE).len(), 1);
+    ws.ok(&["state", "rm", "-no-color", "aksid_role_assignment.ra"]);
+    ws.ok(&["import", "-no-color", "aksid_role_assignment.ra", &full]);
+    let (code, text) = ws.exit_code(&["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(code, 0, "import + matching config plans no changes:\n{text}");
+}
+
+#[test]
+fn least_privilege_errors_point_at_role_and_scope() {
+    let emu = Emulator::start(&example_seed());
+    let tf = &terraforms()[0];
+    let rg = "/subscriptions/9c195f54-5580-4cd2-9e24-3114522757f4/resourceGroups/rg-spoke-aks";
+    for (body, highlighted) in [
+        (one(rg, "Owner", KUBELET, ""), "role = \"Owner\""),
+        (
+            one("/subscriptions/9c195f54-5580-4cd2-9e24-3114522757f4", "Reader", KUBELET, ""),
+            "scope = \"/subscriptions/",
+        ),
+        (one(rg, "AcrPull", KUBELET, ""), "scope = \"/subscriptions/"),
+    ] {
+        let ws = Workspace::new(tf, &config(&emu, &body));
+        ws.init();
+        let text = squash(&ws.fails(&["plan", "-no-color"]));
+        assert!(text.contains(highlighted), "{text}");
+    }
+    let ws = Workspace::new(
+        tf,
+        &config(
+            &emu,
+            &one(
+                rg,
+                "AcrPull",
+                KUBELET,
+                "allow_broad_scope {\n    justification = \"CHG-7 all registries of the team\"\n  }",
+            ),
+        ),
+    );
+    ws.init();
+    let out = describe(&ws.run(&["apply", "-auto-approve", "-no-color"]));
+    assert!(out.contains("Warning"), "{out}");
+    let all = emu.admin_get("role-assignments");
+    let desc = all["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| {
+            a["properties"]["scope"].as_str().unwrap_or_default().eq_ignore_ascii_case(rg)
+                && a["properties"]["principalId"] == KUBELET
+        })
+        .map(|a| a["properties"]["description"].clone())
+        .unwrap_or_default();
+    assert!(desc.as_str().unwrap_or_default().contains("CHG-7"), "{desc}");
+}
+
+#[test]
+fn custom_role_names_resolve_through_arm() {
+    let mut seed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(example_seed()).unwrap()).unwrap();
+    seed["custom_roles"] = json!([{
+        "id": "0c0ffee0-0000-4000-8000-00000000c0de", "role_name": "AKS Image Auditor", "description": "reads registries",
+        "actions": ["Microsoft.ContainerRegistry/registries/read"], "assignable_scopes": ["/"]
+    }]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seed.json");
+    std::fs::write(&path, seed.to_string()).unwrap();
+    let emu = Emulator::start(&path);
+    let tf = &terraforms()[0];
+    let ws = Workspace::new(tf, &config(&emu, &one(HUB_ACR, "AKS Image Auditor", KUBELET, "")));
+    ws.init();
+    ws.ok(&["apply", "-auto-approve", "-no-color"]);
+    let all = emu.admin_get("role-assignments");
+    assert!(all["value"].as_array().unwrap().iter().any(|a| a["properties"]["roleDefinitionId"]
+        .as_str()
+        .unwrap_or_default()
+        .ends_with("0c0ffee0-0000-4000-8000-00000000c0de")));
+    // A name that is neither built-in nor custom suggests built-ins.
+    ws.write("main.tf", &config(&emu, &one(HUB_ACR, "AcrPul", KUBELET, "")));
+    let text = squash(&ws.fails(&["plan", "-no-color"]));
+    assert!(text.contains("Did you mean \"AcrPull\""), "{text}");
+}

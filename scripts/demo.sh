@@ -42,5 +42,25 @@ log = json.load(urllib.request.urlopen(sys.argv[1].rstrip("/") + "/requests", co
 for r in log:
     print(f"  {r['method']:6} {r['status']}  {r['path']}")
 PY
+
+step "aksid_cluster_identity_roles: the cluster's whole role matrix as one resource"
+MATRIX="$REPO/target/demo-matrix"
+rm -rf "$MATRIX" && mkdir -p "$MATRIX" && cp "$REPO"/examples/cluster-identity-roles/*.tf "$MATRIX/"
+cd "$MATRIX"
+"$TERRAFORM" init -no-color >/dev/null
+"$TERRAFORM" apply -auto-approve -no-color 2>&1 | grep -E "Warning: Adopting|Apply complete" || true
+"$TERRAFORM" output -no-color assignments
+step "drift: delete one grant behind Terraform's back, then plan -refresh-only"
+python3 - "$AKSID_EMULATOR_ADMIN" "$AKSID_CA_CERTIFICATE" "$("$TERRAFORM" output -json assignments | python3 -c 'import json,sys; print(json.load(sys.stdin)["control_plane/Network Contributor/vnet-spoke/snet-pods"])')" <<'PY'
+import ssl, sys, urllib.parse, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+req = urllib.request.Request(sys.argv[1].rstrip("/") + "/role-assignments?id=" + urllib.parse.quote(sys.argv[3], safe=""), method="DELETE")
+urllib.request.urlopen(req, context=ctx)
+print("deleted", sys.argv[3])
+PY
+set +e; "$TERRAFORM" plan -refresh-only -detailed-exitcode -no-color | grep -E "key|has changed|snet-pods" | head -5; set -e
+"$TERRAFORM" apply -auto-approve -no-color | grep -E "Apply complete"
+"$TERRAFORM" destroy -auto-approve -no-color | grep -E "Destroy complete"
+
 kill "$AKSID_EMULATOR_PID"; trap - EXIT
 echo "emulator stopped"

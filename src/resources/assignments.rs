@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
+use crate::azure::arm::ArmError;
 use crate::azure::ids::ResourceId;
 use crate::azure::role_assignments::RoleAssignment;
-use crate::framework::{Attribute, AttributePath, Block, Diagnostics, NestedBlock, Nesting, Type, Value};
+use crate::framework::{Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Type, Value};
 use crate::planner::{DesiredAssignment, Finding, Known, Severity, SourcePath};
 
 /// One element of `assignments`.
@@ -148,15 +149,33 @@ pub fn finding_path(s: &SourcePath) -> AttributePath {
 }
 
 pub fn findings_to_diagnostics(findings: &[Finding]) -> Diagnostics {
+    findings_at(findings, finding_path)
+}
+
+/// Planner findings as diagnostics, with `path` mapping each finding's source to where it
+/// points in this resource's schema.
+pub fn findings_at(findings: &[Finding], path: impl Fn(&SourcePath) -> AttributePath) -> Diagnostics {
     let mut d = Diagnostics::new();
     for f in findings {
-        let path = finding_path(&f.source);
         match f.severity {
-            Severity::Error => d.error_at(path, &f.summary, &f.detail),
-            Severity::Warning => d.warning_at(path, &f.summary, &f.detail),
+            Severity::Error => d.error_at(path(&f.source), &f.summary, &f.detail),
+            Severity::Warning => d.warning_at(path(&f.source), &f.summary, &f.detail),
         }
     }
     d
+}
+
+/// An ARM failure as a diagnostic: authentication problems are about the provider, so they
+/// carry no attribute path; anything else points at `path` when given.
+pub fn arm_diag(e: &ArmError, path: Option<AttributePath>, summary: &str) -> Diagnostics {
+    let d = match e {
+        ArmError::Auth(why) => return Diagnostic::error("Azure authentication failed", why.clone()).into(),
+        _ => Diagnostic::error(summary, e.to_string()),
+    };
+    match path {
+        Some(p) => d.at(p).into(),
+        None => d.into(),
+    }
 }
 
 #[cfg(test)]

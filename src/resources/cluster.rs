@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use crate::azure::arm::ArmError;
+use super::assignments::arm_diag;
 use crate::azure::cluster::{self, ClusterIdentities};
-use crate::framework::{Attribute, AttributePath, Block, DataSource, Diagnostic, Diagnostics, Schema, Type, Value};
+use crate::azure::ids::ResourceId;
+use crate::framework::{Attribute, AttributePath, Block, DataSource, Diagnostics, Schema, Type, Value};
 use crate::provider::ProviderState;
 
 /// How long one read may take, retries included.
@@ -76,12 +77,10 @@ impl DataSource for ClusterDataSource {
         let id = config.attr("cluster_id").as_str().unwrap_or_default().to_string();
         let sub = subscription_of(&id).map_err(|e| diag(&path, "Invalid cluster_id", e))?;
         let clients = self.state.clients()?;
-        let resp =
-            clients.arm.get(&id, cluster::API_VERSION, Instant::now() + READ_TIMEOUT).await.map_err(|e| match &e {
-                ArmError::Auth(why) => Diagnostic::error("Azure authentication failed", why.clone()).into(),
-                _ if e.status() == Some(404) => diag(&path, "AKS cluster not found", e.to_string()),
-                _ => diag(&path, "Cannot read the AKS cluster", e.to_string()),
-            })?;
+        let resp = clients.arm.get(&id, cluster::API_VERSION, Instant::now() + READ_TIMEOUT).await.map_err(|e| {
+            let summary = if e.status() == Some(404) { "AKS cluster not found" } else { "Cannot read the AKS cluster" };
+            arm_diag(&e, Some(path.clone()), summary)
+        })?;
         let c = cluster::parse(&resp.body, &sub).map_err(|e| diag(&path, "Unexpected AKS cluster", e))?;
         Ok(to_value(&id, &c))
     }
@@ -95,21 +94,13 @@ fn diag(path: &AttributePath, summary: &str, detail: impl Into<String>) -> Diagn
 
 /// The subscription of a managed-cluster id, checking the id's shape.
 fn subscription_of(id: &str) -> Result<String, String> {
-    let parts: Vec<&str> = id.trim_end_matches('/').split('/').collect();
-    let ok = parts.len() == 9
-        && parts[0].is_empty()
-        && parts[1].eq_ignore_ascii_case("subscriptions")
-        && parts[3].eq_ignore_ascii_case("resourceGroups")
-        && parts[5].eq_ignore_ascii_case("providers")
-        && parts[6].eq_ignore_ascii_case("Microsoft.ContainerService")
-        && parts[7].eq_ignore_ascii_case("managedClusters")
-        && parts.iter().skip(1).all(|p| !p.is_empty());
-    if ok {
-        Ok(parts[2].to_string())
-    } else {
-        Err(format!(
-            "expected /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ContainerService/managedClusters/<name>, got {id:?}"
-        ))
+    let expected = "expected /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ContainerService/managedClusters/<name>";
+    let parsed = ResourceId::parse(id).map_err(|e| e.to_string())?;
+    let is_cluster =
+        parsed.resource_type().is_some_and(|t| t.eq_ignore_ascii_case("Microsoft.ContainerService/managedClusters"));
+    match (is_cluster, parsed.subscription_id()) {
+        (true, Some(sub)) => Ok(sub.to_string()),
+        _ => Err(format!("{expected}, got {id:?}")),
     }
 }
 

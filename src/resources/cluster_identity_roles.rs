@@ -241,7 +241,7 @@ async fn fill_from_cluster(clients: &Clients, planned: &mut Value, deadline: Ins
         .arm
         .get(&id, cluster::API_VERSION, deadline)
         .await
-        .map_err(|e| arm_diag(e, Some(path.clone()), "Cannot read the AKS cluster"))?;
+        .map_err(|e| common::arm_diag(&e, Some(path.clone()), "Cannot read the AKS cluster"))?;
     let c = cluster::parse(&resp.body, &sub)
         .map_err(|e| Diagnostics::from(Diagnostic::error("Unexpected AKS cluster", e).at(path.clone())))?;
     let keep_or = |planned: &Value, attr: &str, fresh: String| -> Value {
@@ -260,17 +260,6 @@ async fn fill_from_cluster(clients: &Clients, planned: &mut Value, deadline: Ins
     planned.set_attr("kubelet_principal_id", kubelet);
     planned.set_attr("node_resource_group_id", node_rg);
     Ok(())
-}
-
-fn arm_diag(e: ArmError, path: Option<AttributePath>, summary: &str) -> Diagnostics {
-    let d = match &e {
-        ArmError::Auth(why) => Diagnostic::error("Azure authentication failed", why.clone()),
-        _ => Diagnostic::error(summary, e.to_string()),
-    };
-    match path {
-        Some(p) => d.at(p).into(),
-        None => d.into(),
-    }
 }
 
 /// The prior state's assignment elements, by lowercased name.
@@ -441,7 +430,7 @@ impl Resource for ClusterIdentityRoles {
                     }
                 }
                 Err(e) => {
-                    resp.diagnostics.extend(arm_diag(e, None, "Cannot list existing role assignments"));
+                    resp.diagnostics.extend(common::arm_diag(&e, None, "Cannot list existing role assignments"));
                     return resp;
                 }
             }
@@ -578,7 +567,7 @@ impl Resource for ClusterIdentityRoles {
                 return ReadResponse {
                     new_state: req.current_state,
                     private: req.private,
-                    diagnostics: arm_diag(e, None, "Cannot list role assignments"),
+                    diagnostics: common::arm_diag(&e, None, "Cannot list role assignments"),
                 }
             }
         };
@@ -635,7 +624,7 @@ impl Resource for ClusterIdentityRoles {
             .arm
             .get("/subscriptions", "2022-12-01", deadline)
             .await
-            .map_err(|e| arm_diag(e, None, "Cannot list subscriptions"))?;
+            .map_err(|e| common::arm_diag(&e, None, "Cannot list subscriptions"))?;
         let sub_ids: Vec<String> = subs
             .body
             .get("value")
@@ -647,7 +636,7 @@ impl Resource for ClusterIdentityRoles {
         let pairs = sub_ids.iter().flat_map(|s| [(s.clone(), cp.clone()), (s.clone(), kubelet.clone())]);
         let existing = reconcile::list_existing(&clients.arm, pairs, deadline, 4)
             .await
-            .map_err(|e| arm_diag(e, None, "Cannot list role assignments"))?;
+            .map_err(|e| common::arm_diag(&e, None, "Cannot list role assignments"))?;
         let actual: Vec<ActualAssignment> = existing.iter().map(reconcile::to_actual).collect();
         let c = classify(&actual, &cp, &kubelet, &node_rg);
         let list = |v: &[String]| if v.is_empty() { Value::Null } else { Value::list_of_strings(v.iter().cloned()) };

@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::Value as Json;
 
 use super::assignments::{self as common, same_id};
-use crate::azure::arm::{ArmClient, ArmError};
+use crate::azure::arm::ArmClient;
 use crate::azure::reconcile::{self, CreateOp};
 use crate::azure::role_assignments as ra;
 use crate::azure::{names, roles};
@@ -151,17 +151,7 @@ fn review(v: &Value, role_guid: &str) -> Result<(planner::DesiredAssignment, Dia
         allow_broad_scope: v.attr("allow_broad_scope").attr("justification").as_str().map(str::to_string),
         ..ClusterIntent::default()
     };
-    let to_diags = |findings: &[planner::Finding]| {
-        let mut d = Diagnostics::new();
-        for f in findings {
-            let diag = match f.severity {
-                planner::Severity::Error => Diagnostic::error(&f.summary, &f.detail),
-                planner::Severity::Warning => Diagnostic::warning(&f.summary, &f.detail),
-            };
-            d.push(diag.at(path_for(&f.source)));
-        }
-        d
-    };
+    let to_diags = |findings: &[planner::Finding]| common::findings_at(findings, path_for);
     match planner::expand(&intent) {
         Ok(mut e) if !e.assignments.is_empty() => Ok((e.assignments.remove(0), to_diags(&e.warnings))),
         Ok(_) => Err(Diagnostic::error("Nothing to assign", "The assignment folded away; this is a bug.").into()),
@@ -171,13 +161,6 @@ fn review(v: &Value, role_guid: &str) -> Result<(planner::DesiredAssignment, Dia
 
 fn deadline(v: &Value, which: &str) -> Instant {
     Instant::now() + common::timeout(v.attr("timeouts"), which)
-}
-
-fn arm_error(e: ArmError, summary: &str) -> Diagnostics {
-    match &e {
-        ArmError::Auth(why) => Diagnostic::error("Azure authentication failed", why.clone()).into(),
-        _ => Diagnostic::error(summary, e.to_string()).into(),
-    }
 }
 
 #[async_trait]
@@ -315,7 +298,7 @@ impl Resource for RoleAssignmentResource {
                         }
                     }
                     Err(e) => {
-                        resp.diagnostics.extend(arm_error(e, "Cannot list existing role assignments"));
+                        resp.diagnostics.extend(common::arm_diag(&e, None, "Cannot list existing role assignments"));
                         return resp;
                     }
                 }
@@ -346,7 +329,7 @@ impl Resource for RoleAssignmentResource {
                 Ok(()) => ApplyResponse::default(),
                 Err(e) => ApplyResponse {
                     new_state: req.prior_state,
-                    diagnostics: arm_error(e, "Cannot delete the role assignment"),
+                    diagnostics: common::arm_diag(&e, None, "Cannot delete the role assignment"),
                     ..Default::default()
                 },
             };
@@ -396,7 +379,11 @@ impl Resource for RoleAssignmentResource {
                     Some("AuthorizationFailed") => "Not allowed to create the role assignment",
                     _ => "Cannot create the role assignment",
                 };
-                ApplyResponse { new_state: req.prior_state, diagnostics: arm_error(e, summary), ..Default::default() }
+                ApplyResponse {
+                    new_state: req.prior_state,
+                    diagnostics: common::arm_diag(&e, None, summary),
+                    ..Default::default()
+                }
             }
             None => ApplyResponse { new_state: req.prior_state, ..Default::default() },
         }
@@ -415,7 +402,7 @@ impl Resource for RoleAssignmentResource {
                 return ReadResponse {
                     new_state: req.current_state,
                     private: req.private,
-                    diagnostics: arm_error(e, "Cannot read the role assignment"),
+                    diagnostics: common::arm_diag(&e, None, "Cannot read the role assignment"),
                 }
             }
         };
@@ -444,7 +431,7 @@ impl Resource for RoleAssignmentResource {
         let clients = self.state.clients()?;
         let found = ra::get(&clients.arm, id, Instant::now() + Duration::from_secs(300))
             .await
-            .map_err(|e| arm_error(e, "Cannot read the role assignment"))?
+            .map_err(|e| common::arm_diag(&e, None, "Cannot read the role assignment"))?
             .ok_or_else(|| {
                 Diagnostics::from(Diagnostic::error("Role assignment not found", format!("{id} does not exist.")))
             })?;

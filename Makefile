@@ -28,6 +28,10 @@ test: tools lint             ## everything CI runs
 bench: tools release         ## foundation benchmark (ratios against the Go null provider)
 	python3 bench/foundation.py
 
+.PHONY: bench-assignments
+bench-assignments: tools release  ## one aksid_cluster_identity_roles vs N aksid_role_assignment (N=10,100,1000)
+	python3 bench/assignments.py
+
 fmt:
 	$(CARGO) fmt --all
 

@@ -125,19 +125,35 @@ pub async fn delete(arm: &ArmClient, id: &str, deadline: Instant) -> Result<(), 
     }
 }
 
-/// Every assignment of `principal_id` visible from `subscription_id` (at, above or below it),
-/// following `nextLink` pages.
+/// Every assignment of `principal_id` visible from `subscription_id` (at, above or below it).
 pub async fn list_for_principal(
     arm: &ArmClient,
     subscription_id: &str,
     principal_id: &str,
     deadline: Instant,
 ) -> Result<Vec<RoleAssignment>, ArmError> {
-    let filter = format!("principalId eq '{principal_id}'");
-    let first = format!("/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleAssignments");
+    let scope = format!("/subscriptions/{subscription_id}");
+    list(arm, &scope, &format!("principalId eq '{principal_id}'"), deadline).await
+}
+
+/// Assignments of `principal_id` at or above `scope` (`atScope() and assignedTo('…')`): what a
+/// single grant needs to find an equivalent, in one request whatever the principal holds
+/// elsewhere.
+pub async fn list_at_scope_for_principal(
+    arm: &ArmClient,
+    scope: &str,
+    principal_id: &str,
+    deadline: Instant,
+) -> Result<Vec<RoleAssignment>, ArmError> {
+    list(arm, scope, &format!("atScope() and assignedTo('{principal_id}')"), deadline).await
+}
+
+/// List at `scope` with `filter`, following `nextLink` pages.
+async fn list(arm: &ArmClient, scope: &str, filter: &str, deadline: Instant) -> Result<Vec<RoleAssignment>, ArmError> {
+    let path = format!("{}/providers/Microsoft.Authorization/roleAssignments", scope.trim_end_matches('/'));
     let mut out = Vec::new();
     let mut resp =
-        arm.send(Method::GET, &first, &[("api-version", API_VERSION), ("$filter", &filter)], None, deadline).await?;
+        arm.send(Method::GET, &path, &[("api-version", API_VERSION), ("$filter", filter)], None, deadline).await?;
     loop {
         out.extend(
             resp.body.get("value").and_then(Json::as_array).into_iter().flatten().filter_map(RoleAssignment::from_json),

@@ -113,21 +113,29 @@ pub fn strings(v: &Value) -> Option<Vec<String>> {
     }
 }
 
-/// Two ids are the same Azure object (case-insensitive on ARM's terms).
-pub fn same_id(a: &str, b: &str) -> bool {
-    match (ResourceId::parse(a), ResourceId::parse(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a.trim_end_matches('/').eq_ignore_ascii_case(b.trim_end_matches('/')),
+/// The comparison key of an ARM id: equal keys name the same Azure object.
+pub fn id_key(id: &str) -> String {
+    match ResourceId::parse(id) {
+        Ok(x) => x.key().to_string(),
+        Err(_) => id.trim_end_matches('/').to_ascii_lowercase(),
     }
 }
 
-/// Two lists of ids name the same objects, in any order and casing.
+/// Two ids are the same Azure object (case-insensitive on ARM's terms).
+pub fn same_id(a: &str, b: &str) -> bool {
+    id_key(a) == id_key(b)
+}
+
+/// Two lists of ids name the same objects, in any order and casing (linear in their length:
+/// matrices of a thousand grants are compared on every plan).
 pub fn same_id_lists(a: &Value, b: &Value) -> bool {
     match (strings(a), strings(b)) {
-        (Some(x), Some(y)) => {
-            x.len() == y.len()
-                && x.iter().all(|i| y.iter().any(|j| same_id(i, j)))
-                && y.iter().all(|j| x.iter().any(|i| same_id(i, j)))
+        (Some(x), Some(y)) if x.len() == y.len() => {
+            let mut kx: Vec<String> = x.iter().map(|i| id_key(i)).collect();
+            let mut ky: Vec<String> = y.iter().map(|i| id_key(i)).collect();
+            kx.sort_unstable();
+            ky.sort_unstable();
+            kx == ky
         }
         _ => false,
     }

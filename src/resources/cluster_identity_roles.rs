@@ -273,26 +273,46 @@ fn prior_by_name(prior: &Value) -> HashMap<String, Value> {
         .collect()
 }
 
-/// The prior element that already grants what `d` asks for (same key, principal, role and
-/// scope), whatever its name: reusing it keeps casing and adopted names from showing as changes.
-fn prior_grant<'a>(d: &DesiredAssignment, prior: &'a [Value]) -> Option<&'a Value> {
-    prior.iter().find(|p| {
+/// Prior `assignments` elements by key, to find the one that already grants what a desired
+/// assignment asks for in constant time.
+struct PriorGrants<'a>(HashMap<&'a str, &'a Value>);
+
+impl<'a> PriorGrants<'a> {
+    fn of(prior: &'a Value) -> Self {
+        PriorGrants(
+            prior
+                .attr("assignments")
+                .as_elements()
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(|e| e.attr("key").as_str().map(|k| (k, e)))
+                .collect(),
+        )
+    }
+
+    /// The prior element for `d`'s key if it grants the same principal, role and scope,
+    /// whatever its name: reusing it keeps casing and adopted names from showing as changes.
+    fn grant(&self, d: &DesiredAssignment) -> Option<&'a Value> {
+        let p = self.0.get(d.key.as_str())?;
         let principal = p.attr("principal_id").as_str().unwrap_or_default();
-        p.attr("key").as_str() == Some(d.key.as_str())
-            && d.principal_id.known().is_some_and(|x| x.eq_ignore_ascii_case(principal))
+        let same = d.principal_id.known().is_some_and(|x| x.eq_ignore_ascii_case(principal))
             && p.attr("role_definition_id").as_str().unwrap_or_default().to_ascii_lowercase().ends_with(&d.role.guid)
-            && same_id(p.attr("scope").as_str().unwrap_or_default(), &d.scope)
-    })
+            && same_id(p.attr("scope").as_str().unwrap_or_default(), &d.scope);
+        same.then_some(*p)
+    }
 }
 
 /// The planned `assignments`: the prior element where one for the same grant exists, else a
 /// new element (adopting an existing equivalent when there is one).
-fn planned_assignments(desired: &[DesiredAssignment], prior: &Value, adopt: &HashMap<String, RoleAssignment>) -> Value {
-    let prior = prior.attr("assignments").as_elements().unwrap_or(&[]);
+fn planned_assignments(
+    desired: &[DesiredAssignment],
+    prior: &PriorGrants,
+    adopt: &HashMap<String, RoleAssignment>,
+) -> Value {
     Value::List(
         desired
             .iter()
-            .map(|d| prior_grant(d, prior).cloned().unwrap_or_else(|| assignment_value(d, adopt.get(&d.key))))
+            .map(|d| prior.grant(d).cloned().unwrap_or_else(|| assignment_value(d, adopt.get(&d.key))))
             .collect(),
     )
 }
@@ -393,11 +413,11 @@ impl Resource for ClusterIdentityRoles {
         }
 
         // Equivalent assignments made outside Terraform are adopted, not duplicated.
-        let prior_elems = req.prior_state.attr("assignments").as_elements().unwrap_or(&[]);
+        let prior_grants = PriorGrants::of(&req.prior_state);
         let new: Vec<&DesiredAssignment> = expansion
             .assignments
             .iter()
-            .filter(|d| d.principal_id.is_known() && prior_grant(d, prior_elems).is_none())
+            .filter(|d| d.principal_id.is_known() && prior_grants.grant(d).is_none())
             .collect();
         let mut adopt = HashMap::new();
         if let (false, Some(c)) = (new.is_empty(), &clients) {
@@ -435,7 +455,7 @@ impl Resource for ClusterIdentityRoles {
                 }
             }
         }
-        planned.set_attr("assignments", planned_assignments(&expansion.assignments, &req.prior_state, &adopt));
+        planned.set_attr("assignments", planned_assignments(&expansion.assignments, &prior_grants, &adopt));
         resp.planned_state = planned;
         resp
     }

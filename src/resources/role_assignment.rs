@@ -281,10 +281,8 @@ impl Resource for RoleAssignmentResource {
             };
             planned.set_attr("name", fresh);
             // Adopt an equivalent assignment made outside Terraform.
-            if let (Some(c), Known::Known(p), Some(sub)) =
-                (&clients, &desired.principal_id, reconcile::subscription_of(&scope))
-            {
-                match ra::list_for_principal(&c.arm, &sub, p, dl).await {
+            if let (Some(c), Known::Known(p)) = (&clients, &desired.principal_id) {
+                match ra::list_at_scope_for_principal(&c.arm, &scope, p, dl).await {
                     Ok(existing) => {
                         let ours = planned.attr("name").as_str().unwrap_or_default().to_ascii_lowercase();
                         if let Some(a) = existing.iter().find(|a| {

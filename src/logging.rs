@@ -62,9 +62,14 @@ struct JsonLines {
 
 impl<S: Subscriber> Layer<S> for JsonLines {
     fn enabled(&self, meta: &tracing::Metadata<'_>, _: Context<'_, S>) -> bool {
-        // Library internals (h2 frames, hyper) only at TRACE; their debug output drowns ours.
+        // Library internals (h2 frames, hyper) only when TRACE is asked for, and then no
+        // deeper than DEBUG: their trace output can include raw request headers.
         let ours = meta.target().starts_with("aksid") || meta.target().starts_with("terraform_provider_aksid");
-        let max = if ours || self.max == Level::TRACE { self.max } else { Level::WARN };
+        let max = match (ours, self.max) {
+            (true, max) => max,
+            (false, Level::TRACE) => Level::DEBUG,
+            (false, _) => Level::WARN,
+        };
         *meta.level() <= max
     }
 

@@ -208,3 +208,22 @@ fn throttled_half_the_time_still_succeeds_and_waits_retry_after() {
         }
     }
 }
+
+#[test]
+fn secrets_and_tokens_never_reach_provider_logs() {
+    let emu = Emulator::start(&example_seed());
+    let tf = &terraforms()[0];
+    let mut ws = Workspace::new(tf, &cluster_config(&emu.provider_block()));
+    ws.init();
+    let log_path = ws.path().join("trace.log");
+    ws.set_env("TF_LOG", "TRACE");
+    ws.set_env("TF_LOG_PATH", log_path.to_str().unwrap());
+    ws.ok(&["apply", "-auto-approve", "-no-color"]);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let ours: Vec<&str> = log.lines().filter(|l| l.contains("provider.terraform-provider-aksid")).collect();
+    assert!(ours.iter().any(|l| l.contains("ARM request")), "ARM calls are logged");
+    for line in ours {
+        assert!(!line.contains(TF_SECRET), "client secret in a provider log line: {line}");
+        assert!(!line.contains("Bearer ey") && !line.contains("access_token"), "token in a provider log line: {line}");
+    }
+}

@@ -74,16 +74,16 @@ fn federated_token(issuer: &str, subject: &str) -> String {
 #[test]
 fn reads_cluster_with_workload_identity_token_file() {
     let emu = Emulator::start(&example_seed());
-    let tf = &terraforms()[0];
-    let ws = Workspace::new(tf, "");
-    let token_path = ws.path().join("oidc-token");
-    std::fs::write(
-        &token_path,
-        federated_token("https://token.actions.githubusercontent.com", "repo:contoso/platform:environment:dev"),
-    )
-    .unwrap();
-    let provider = format!(
-        r#"provider "aksid" {{
+    for tf in terraforms() {
+        let ws = Workspace::new(tf, "");
+        let token_path = ws.path().join("oidc-token");
+        std::fs::write(
+            &token_path,
+            federated_token("https://token.actions.githubusercontent.com", "repo:contoso/platform:environment:dev"),
+        )
+        .unwrap();
+        let provider = format!(
+            r#"provider "aksid" {{
   tenant_id            = "{}"
   client_id            = "{TF_CLIENT_ID}"
   use_oidc             = true
@@ -92,24 +92,25 @@ fn reads_cluster_with_workload_identity_token_file() {
   authority_host       = "{}"
   ca_certificate       = "{}"
 }}"#,
-        emu.ready.tenant_id,
-        token_path.display(),
-        emu.ready.arm_endpoint,
-        emu.ready.authority_host,
-        emu.ready.ca_certificate
-    );
-    ws.write("main.tf", &cluster_config(&provider));
-    ws.init();
-    ws.ok(&["apply", "-auto-approve", "-no-color"]);
-    assert_seeded_cluster(&ws.output_json());
-    // The token really came from the assertion flow: a token for another subject is refused.
-    std::fs::write(
-        &token_path,
-        federated_token("https://token.actions.githubusercontent.com", "repo:evil/fork:pull_request"),
-    )
-    .unwrap();
-    let text = squash(&ws.fails(&["plan", "-no-color"]));
-    assert!(text.contains("AADSTS70021"), "{text}");
+            emu.ready.tenant_id,
+            token_path.display(),
+            emu.ready.arm_endpoint,
+            emu.ready.authority_host,
+            emu.ready.ca_certificate
+        );
+        ws.write("main.tf", &cluster_config(&provider));
+        ws.init();
+        ws.ok(&["apply", "-auto-approve", "-no-color"]);
+        assert_seeded_cluster(&ws.output_json());
+        // The token really came from the assertion flow: a token for another subject is refused.
+        std::fs::write(
+            &token_path,
+            federated_token("https://token.actions.githubusercontent.com", "repo:evil/fork:pull_request"),
+        )
+        .unwrap();
+        let text = squash(&ws.fails(&["plan", "-no-color"]));
+        assert!(text.contains("AADSTS70021"), "{text}");
+    }
 }
 
 #[test]

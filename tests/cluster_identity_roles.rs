@@ -148,6 +148,12 @@ resource "aksid_cluster_identity_roles" "aks" {{
 }}
 
 output "keys" {{ value = [for a in aksid_cluster_identity_roles.aks.assignments : a.key] }}
+
+# A module can fan out over the grants: the keys are known at plan.
+resource "null_resource" "per_grant" {{
+  for_each = {{ for a in aksid_cluster_identity_roles.aks.assignments : a.key => a.id }}
+  triggers = {{ assignment = each.value }}
+}}
 "#
     );
     for tf in terraforms() {

@@ -493,3 +493,34 @@ fn shipped_example_applies_against_the_emulator() {
     assert_eq!(code, 0, "{text}");
     ws.ok(&["destroy", "-auto-approve", "-no-color"]);
 }
+
+#[test]
+fn custom_role_names_in_extra_assignments_resolve_through_arm() {
+    let mut seed: Json = serde_json::from_str(&std::fs::read_to_string(example_seed()).unwrap()).unwrap();
+    seed["custom_roles"] = json!([{
+        "id": "0c0ffee0-0000-4000-8000-00000000c0de", "role_name": "AKS Image Auditor", "description": "reads registries",
+        "actions": ["Microsoft.ContainerRegistry/registries/read"], "assignable_scopes": ["/"]
+    }]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seed.json");
+    std::fs::write(&path, seed.to_string()).unwrap();
+    let emu = Emulator::start(&path);
+    let tf = &terraforms()[0];
+    let body = format!(
+        "resource \"aksid_cluster_identity_roles\" \"aks\" {{\n  {}\n  extra_assignment {{\n    identity = \"kubelet\"\n    role = \"AKS Image Auditor\"\n    scope = \"{HUB_ACR}\"\n  }}\n}}\n",
+        cluster_line()
+    );
+    let ws = Workspace::new(tf, &config(&emu, &body));
+    ws.init();
+    ws.ok(&["apply", "-auto-approve", "-no-color"]);
+    assert!(grants(&emu).contains(&(
+        KUBELET.to_string(),
+        "0c0ffee0-0000-4000-8000-00000000c0de".to_string(),
+        HUB_ACR.to_lowercase()
+    )));
+    let (code, text) = ws.exit_code(&["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(code, 0, "{text}");
+    ws.write("main.tf", &config(&emu, &body.replace("AKS Image Auditor", "AKS Image Auditr")));
+    let text = squash(&ws.fails(&["plan", "-no-color"]));
+    assert!(text.contains("Unknown role"), "{text}");
+}

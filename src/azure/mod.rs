@@ -7,4 +7,5 @@ pub mod names;
 pub mod reconcile;
 pub mod retry;
 pub mod role_assignments;
+pub mod role_definitions;
 pub mod roles;

@@ -1,11 +1,12 @@
 //! Glue shared by the role-assignment resources: the `assignments` element type, timeouts,
 //! semantic equality of id lists, and planner findings as Terraform diagnostics.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::azure::arm::ArmError;
+use crate::azure::arm::{ArmClient, ArmError};
 use crate::azure::ids::ResourceId;
 use crate::azure::role_assignments::RoleAssignment;
+use crate::azure::{role_definitions, roles};
 use crate::framework::{Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Type, Value};
 use crate::planner::{DesiredAssignment, Finding, Known, Severity, SourcePath};
 
@@ -100,6 +101,48 @@ pub fn validate_timeouts(config: &Value, d: &mut Diagnostics) {
                     format!("{s:?} is not a duration like \"90s\", \"5m\" or \"1h30m\"."),
                 );
             }
+        }
+    }
+}
+
+/// The GUID and display name of `role`: a built-in name, any role definition id form, or
+/// (through ARM, when a client is available) the name of a custom role visible at `scope`.
+/// Errors point at `at` and suggest the closest built-in names.
+pub async fn resolve_role(
+    arm: Option<&ArmClient>,
+    role: &str,
+    scope: &str,
+    at: AttributePath,
+    deadline: Instant,
+) -> Result<(String, String), Diagnostic> {
+    if let Some(r) = roles::by_name(role) {
+        return Ok((r.guid.clone(), r.name.clone()));
+    }
+    if let Ok(r) = roles::parse_role_definition_id(role) {
+        let name = roles::by_guid(&r.guid).map_or_else(|| r.guid.clone(), |b| b.name.clone());
+        return Ok((r.guid, name));
+    }
+    let hint = roles::suggest(role, 3).iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", or ");
+    let Some(arm) = arm else {
+        return Err(Diagnostic::error(
+            "Unknown role",
+            format!("{role:?} is not a built-in role. Did you mean {hint}?"),
+        )
+        .at(at));
+    };
+    let found = role_definitions::find_by_name(arm, scope, role, deadline)
+        .await
+        .map_err(|e| Diagnostic::error("Cannot look up the role", e.to_string()).at(at.clone()))?;
+    match found.as_slice() {
+        [guid] => Ok((guid.clone(), role.to_string())),
+        [] => Err(Diagnostic::error(
+            "Unknown role",
+            format!("No built-in or custom role named {role:?} is assignable at this scope. Did you mean {hint}?"),
+        )
+        .at(at)),
+        many => {
+            Err(Diagnostic::error("Ambiguous role", format!("{} roles are named {role:?}; use its id.", many.len()))
+                .at(at))
         }
     }
 }

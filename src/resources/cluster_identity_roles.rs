@@ -169,6 +169,34 @@ fn expand(v: &Value) -> Result<planner::Expansion, Diagnostics> {
     planner::expand(&intent(v)).map_err(|f| common::findings_to_diagnostics(&f))
 }
 
+/// Whether an extra assignment's role can be resolved without Azure (built-in or an id form).
+fn offline_role(role: &str) -> bool {
+    roles::by_name(role).is_some() || roles::parse_role_definition_id(role).is_ok()
+}
+
+/// A copy of `v` in which custom role names of extra assignments are replaced by their GUIDs,
+/// looked up at each assignment's scope (the planner knows only built-in names).
+async fn with_custom_roles_resolved(
+    clients: Option<&Clients>,
+    v: &Value,
+    deadline: Instant,
+) -> Result<Value, Diagnostics> {
+    let mut out = v.clone();
+    let Some(Value::List(extras)) = out.attr_mut("extra_assignment") else { return Ok(out) };
+    for (i, e) in extras.iter_mut().enumerate() {
+        let (Some(role), Some(scope)) = (e.attr("role").as_str(), e.attr("scope").as_str()) else { continue };
+        if offline_role(role) {
+            continue;
+        }
+        let at = AttributePath::attr("extra_assignment").then_index(i).then_attr("role");
+        let (guid, _) = common::resolve_role(clients.map(|c| &c.arm), role, scope, at, deadline)
+            .await
+            .map_err(Diagnostics::from)?;
+        e.set_attr("role", Value::String(guid));
+    }
+    Ok(out)
+}
+
 /// Extra assignments that mean the same thing (role compared by GUID, scope by ARM id).
 fn same_extras(a: &Value, b: &Value) -> bool {
     let (Some(x), Some(y)) = (a.as_elements().or(Some(&[][..])), b.as_elements().or(Some(&[][..]))) else {
@@ -356,7 +384,13 @@ impl Resource for ClusterIdentityRoles {
             return d;
         }
         // Everything the planner can check without Azure, once the inputs are known.
-        if scopes_known(config) && config.attr("cluster_id").is_null() {
+        let custom_roles = config
+            .attr("extra_assignment")
+            .as_elements()
+            .unwrap_or(&[])
+            .iter()
+            .any(|e| e.attr("role").as_str().is_some_and(|r| !offline_role(r)));
+        if scopes_known(config) && config.attr("cluster_id").is_null() && !custom_roles {
             if let Err(e) = expand(config) {
                 d.extend(e);
             }
@@ -397,7 +431,11 @@ impl Resource for ClusterIdentityRoles {
             resp.planned_state = planned;
             return resp;
         }
-        let expansion = match expand(&planned) {
+        let expansion = match with_custom_roles_resolved(clients.as_deref(), &planned, deadline).await {
+            Ok(resolved) => expand(&resolved),
+            Err(d) => Err(d),
+        };
+        let expansion = match expansion {
             Ok(e) => e,
             Err(d) => {
                 resp.diagnostics = d;
@@ -485,7 +523,11 @@ impl Resource for ClusterIdentityRoles {
                 return ApplyResponse { new_state: req.prior_state, diagnostics: d, ..Default::default() };
             }
         }
-        let expansion = match expand(&state) {
+        let expansion = match with_custom_roles_resolved(Some(&clients), &state, deadline).await {
+            Ok(resolved) => expand(&resolved),
+            Err(d) => Err(d),
+        };
+        let expansion = match expansion {
             Ok(e) => e,
             Err(d) => return ApplyResponse { new_state: req.prior_state, diagnostics: d, ..Default::default() },
         };

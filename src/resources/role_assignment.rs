@@ -6,11 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use reqwest::Method;
-use serde_json::Value as Json;
 
 use super::assignments::{self as common, same_id};
-use crate::azure::arm::ArmClient;
 use crate::azure::reconcile::{self, CreateOp};
 use crate::azure::role_assignments as ra;
 use crate::azure::{names, roles};
@@ -71,53 +68,6 @@ pub fn schema() -> Schema {
                 .attribute(Attribute::required("justification", Type::String, "Why the broad grant is needed.")),
         ))
         .block(common::timeouts_block()),
-    }
-}
-
-/// The role GUID and name for `role`: from the catalog, from a GUID/id form, or (custom role
-/// names) from the roleDefinitions API at the scope.
-async fn resolve_role(
-    arm: Option<&ArmClient>,
-    role: &str,
-    scope: &str,
-    deadline: Instant,
-) -> Result<(String, String), Diagnostic> {
-    let at = AttributePath::attr("role");
-    if let Some(r) = roles::by_name(role) {
-        return Ok((r.guid.clone(), r.name.clone()));
-    }
-    if let Ok(r) = roles::parse_role_definition_id(role) {
-        let name = roles::by_guid(&r.guid).map_or_else(|| r.guid.clone(), |b| b.name.clone());
-        return Ok((r.guid, name));
-    }
-    let hint = roles::suggest(role, 3).iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", or ");
-    let Some(arm) = arm else {
-        return Err(Diagnostic::error(
-            "Unknown role",
-            format!("{role:?} is not a built-in role. Did you mean {hint}?"),
-        )
-        .at(at));
-    };
-    let path = format!("{}/providers/Microsoft.Authorization/roleDefinitions", scope.trim_end_matches('/'));
-    let filter = format!("roleName eq '{}'", role.replace('\'', "''"));
-    let resp = arm
-        .send(Method::GET, &path, &[("api-version", ra::API_VERSION), ("$filter", &filter)], None, deadline)
-        .await
-        .map_err(|e| Diagnostic::error("Cannot look up the role", e.to_string()).at(at.clone()))?;
-    let found: Vec<&Json> =
-        resp.body.get("value").and_then(Json::as_array).map(|v| v.iter().collect()).unwrap_or_default();
-    match found.as_slice() {
-        [one] => {
-            let guid = one.get("name").and_then(Json::as_str).unwrap_or_default().to_ascii_lowercase();
-            Ok((guid, role.to_string()))
-        }
-        [] => Err(Diagnostic::error(
-            "Unknown role",
-            format!("No built-in or custom role named {role:?} is assignable at this scope. Did you mean {hint}?"),
-        )
-        .at(at)),
-        _ => Err(Diagnostic::error("Ambiguous role", format!("{} roles are named {role:?}; use its id.", found.len()))
-            .at(at)),
     }
 }
 
@@ -236,7 +186,15 @@ impl Resource for RoleAssignmentResource {
             resp.planned_state = planned;
             return resp;
         };
-        let (guid, role_name) = match resolve_role(clients.as_ref().map(|c| &c.arm), &role, &scope, dl).await {
+        let (guid, role_name) = match common::resolve_role(
+            clients.as_ref().map(|c| &c.arm),
+            &role,
+            &scope,
+            AttributePath::attr("role"),
+            dl,
+        )
+        .await
+        {
             Ok(r) => r,
             Err(d) => {
                 resp.diagnostics.push(d);
@@ -336,10 +294,13 @@ impl Resource for RoleAssignmentResource {
         let dl = deadline(&req.config, "create");
         let scope = state.attr("scope").as_str().unwrap_or_default().to_string();
         let role = state.attr("role").as_str().unwrap_or_default().to_string();
-        let (guid, role_name) = match resolve_role(Some(&clients.arm), &role, &scope, dl).await {
-            Ok(r) => r,
-            Err(d) => return ApplyResponse { new_state: req.prior_state, diagnostics: d.into(), ..Default::default() },
-        };
+        let (guid, role_name) =
+            match common::resolve_role(Some(&clients.arm), &role, &scope, AttributePath::attr("role"), dl).await {
+                Ok(r) => r,
+                Err(d) => {
+                    return ApplyResponse { new_state: req.prior_state, diagnostics: d.into(), ..Default::default() }
+                }
+            };
         let (desired, _) = match review(&state, &guid) {
             Ok(x) => x,
             Err(d) => return ApplyResponse { new_state: req.prior_state, diagnostics: d, ..Default::default() },

@@ -260,16 +260,27 @@ fn parallelism(v: &Value) -> usize {
 
 /// Read the cluster's identities into `planned` (when `cluster_id` is set and known).
 async fn fill_from_cluster(clients: &Clients, planned: &mut Value, deadline: Instant) -> Result<(), Diagnostics> {
+    fill_from_cluster_if_present(clients, planned, deadline, false).await
+}
+
+/// As `fill_from_cluster`; with `tolerate_missing`, a cluster that no longer exists leaves
+/// `planned` as it is (its role assignments outlive it and are still ours to manage).
+async fn fill_from_cluster_if_present(
+    clients: &Clients,
+    planned: &mut Value,
+    deadline: Instant,
+    tolerate_missing: bool,
+) -> Result<(), Diagnostics> {
     let Some(id) = planned.attr("cluster_id").as_str().map(str::to_string) else { return Ok(()) };
     let path = AttributePath::attr("cluster_id");
     let sub = reconcile::subscription_of(&id).ok_or_else(|| {
         Diagnostics::from(Diagnostic::error("Invalid cluster_id", "expected a managed cluster id").at(path.clone()))
     })?;
-    let resp = clients
-        .arm
-        .get(&id, cluster::API_VERSION, deadline)
-        .await
-        .map_err(|e| common::arm_diag(&e, Some(path.clone()), "Cannot read the AKS cluster"))?;
+    let resp = match clients.arm.get(&id, cluster::API_VERSION, deadline).await {
+        Ok(r) => r,
+        Err(e) if tolerate_missing && e.status() == Some(404) => return Ok(()),
+        Err(e) => return Err(common::arm_diag(&e, Some(path.clone()), "Cannot read the AKS cluster")),
+    };
     let c = cluster::parse(&resp.body, &sub)
         .map_err(|e| Diagnostics::from(Diagnostic::error("Unexpected AKS cluster", e).at(path.clone())))?;
     let keep_or = |planned: &Value, attr: &str, fresh: String| -> Value {
@@ -609,11 +620,9 @@ impl Resource for ClusterIdentityRoles {
             Err(d) => return ReadResponse { new_state: state, private: req.private, diagnostics: d },
         };
         let deadline = Instant::now() + Duration::from_secs(300);
-        if let Err(d) = fill_from_cluster(&clients, &mut state, deadline).await {
-            // A deleted cluster does not delete its role assignments: keep reading them.
-            if !d.0.iter().any(|x| x.detail.contains("HTTP 404")) {
-                return ReadResponse { new_state: req.current_state, private: req.private, diagnostics: d };
-            }
+        // A deleted cluster does not delete its role assignments: keep reading them.
+        if let Err(d) = fill_from_cluster_if_present(&clients, &mut state, deadline, true).await {
+            return ReadResponse { new_state: req.current_state, private: req.private, diagnostics: d };
         }
         let elems: Vec<Value> = state.attr("assignments").as_elements().map(<[Value]>::to_vec).unwrap_or_default();
         let pairs: Vec<(String, String)> = elems
@@ -647,7 +656,7 @@ impl Resource for ClusterIdentityRoles {
             };
             let intact = found.is_some_and(|a| {
                 a.principal_id.eq_ignore_ascii_case(e.attr("principal_id").as_str().unwrap_or_default())
-                    && ActualAssignment { ..reconcile::to_actual(&a) }.role_guid()
+                    && reconcile::to_actual(&a).role_guid()
                         == e.attr("role_definition_id")
                             .as_str()
                             .unwrap_or_default()

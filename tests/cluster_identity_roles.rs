@@ -93,6 +93,12 @@ fn expected_matrix() -> BTreeSet<(String, String, String)> {
     .collect()
 }
 
+/// The element of the `assignments` output with this key.
+fn assignment_output(ws: &Workspace, key: &str) -> Json {
+    let out = ws.output_json();
+    out["assignments"]["value"].as_array().unwrap().iter().find(|e| e["key"] == key).unwrap().clone()
+}
+
 fn count_requests(emu: &Emulator, method: &str, path_part: &str) -> usize {
     emu.admin_get("requests")
         .as_array()
@@ -179,13 +185,7 @@ fn drift_is_detected_and_exactly_the_missing_assignment_is_recreated() {
     let ws = Workspace::new(tf, &config(&emu, &matrix_body(&cluster_line())));
     ws.init();
     ws.ok(&["apply", "-auto-approve", "-no-color"]);
-    let out = ws.output_json();
-    let victim = out["assignments"]["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["key"] == "control_plane/Network Contributor/vnet-spoke/snet-pods")
-        .unwrap()["id"]
+    let victim = assignment_output(&ws, "control_plane/Network Contributor/vnet-spoke/snet-pods")["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -206,14 +206,7 @@ fn a_stale_assignment_reusing_our_name_is_replaced() {
     let ws = Workspace::new(tf, &config(&emu, &matrix_body(&cluster_line())));
     ws.init();
     ws.ok(&["apply", "-auto-approve", "-no-color"]);
-    let out = ws.output_json();
-    let elem = out["assignments"]["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["key"] == "kubelet/DNS Zone Contributor/apps.contoso.example")
-        .unwrap()
-        .clone();
+    let elem = assignment_output(&ws, "kubelet/DNS Zone Contributor/apps.contoso.example");
     // Out of band, the name now holds a grant for another principal (identity recreated).
     emu.rt_delete_assignment(elem["id"].as_str().unwrap());
     emu.admin_post(
@@ -496,15 +489,7 @@ fn shipped_example_applies_against_the_emulator() {
 
 #[test]
 fn custom_role_names_in_extra_assignments_resolve_through_arm() {
-    let mut seed: Json = serde_json::from_str(&std::fs::read_to_string(example_seed()).unwrap()).unwrap();
-    seed["custom_roles"] = json!([{
-        "id": "0c0ffee0-0000-4000-8000-00000000c0de", "role_name": "AKS Image Auditor", "description": "reads registries",
-        "actions": ["Microsoft.ContainerRegistry/registries/read"], "assignable_scopes": ["/"]
-    }]);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("seed.json");
-    std::fs::write(&path, seed.to_string()).unwrap();
-    let emu = Emulator::start(&path);
+    let emu = Emulator::start_with_custom_role();
     let tf = &terraforms()[0];
     let body = format!(
         "resource \"aksid_cluster_identity_roles\" \"aks\" {{\n  {}\n  extra_assignment {{\n    identity = \"kubelet\"\n    role = \"AKS Image Auditor\"\n    scope = \"{HUB_ACR}\"\n  }}\n}}\n",
@@ -513,11 +498,7 @@ fn custom_role_names_in_extra_assignments_resolve_through_arm() {
     let ws = Workspace::new(tf, &config(&emu, &body));
     ws.init();
     ws.ok(&["apply", "-auto-approve", "-no-color"]);
-    assert!(grants(&emu).contains(&(
-        KUBELET.to_string(),
-        "0c0ffee0-0000-4000-8000-00000000c0de".to_string(),
-        HUB_ACR.to_lowercase()
-    )));
+    assert!(grants(&emu).contains(&(KUBELET.to_string(), CUSTOM_ROLE_GUID.to_string(), HUB_ACR.to_lowercase())));
     let (code, text) = ws.exit_code(&["plan", "-detailed-exitcode", "-no-color"]);
     assert_eq!(code, 0, "{text}");
     ws.write("main.tf", &config(&emu, &body.replace("AKS Image Auditor", "AKS Image Auditr")));

@@ -5,7 +5,6 @@ mod common;
 
 use common::emulator::*;
 use common::*;
-use serde_json::json;
 
 const CP: &str = "b8f85bd4-6abc-4007-8e05-bc515255b609";
 const KUBELET: &str = "dd045a39-4adf-491f-be2d-1611bf4e408e";
@@ -175,24 +174,17 @@ fn least_privilege_errors_point_at_role_and_scope() {
 
 #[test]
 fn custom_role_names_resolve_through_arm() {
-    let mut seed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(example_seed()).unwrap()).unwrap();
-    seed["custom_roles"] = json!([{
-        "id": "0c0ffee0-0000-4000-8000-00000000c0de", "role_name": "AKS Image Auditor", "description": "reads registries",
-        "actions": ["Microsoft.ContainerRegistry/registries/read"], "assignable_scopes": ["/"]
-    }]);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("seed.json");
-    std::fs::write(&path, seed.to_string()).unwrap();
-    let emu = Emulator::start(&path);
+    let emu = Emulator::start_with_custom_role();
     let tf = &terraforms()[0];
     let ws = Workspace::new(tf, &config(&emu, &one(HUB_ACR, "AKS Image Auditor", KUBELET, "")));
     ws.init();
     ws.ok(&["apply", "-auto-approve", "-no-color"]);
     let all = emu.admin_get("role-assignments");
-    assert!(all["value"].as_array().unwrap().iter().any(|a| a["properties"]["roleDefinitionId"]
-        .as_str()
-        .unwrap_or_default()
-        .ends_with("0c0ffee0-0000-4000-8000-00000000c0de")));
+    assert!(all["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["properties"]["roleDefinitionId"].as_str().unwrap_or_default().ends_with(CUSTOM_ROLE_GUID)));
     // A name that is neither built-in nor custom suggests built-ins.
     ws.write("main.tf", &config(&emu, &one(HUB_ACR, "AcrPul", KUBELET, "")));
     let text = squash(&ws.fails(&["plan", "-no-color"]));

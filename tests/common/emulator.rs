@@ -148,3 +148,22 @@ impl Emulator {
         .collect()
     }
 }
+
+/// GUID of the custom role `AKS Image Auditor` that `start_with_custom_role` seeds.
+pub const CUSTOM_ROLE_GUID: &str = "0c0ffee0-0000-4000-8000-00000000c0de";
+
+impl Emulator {
+    /// The example seed plus one custom role, "AKS Image Auditor", assignable everywhere.
+    pub fn start_with_custom_role() -> Emulator {
+        let mut seed: Json = serde_json::from_str(&std::fs::read_to_string(example_seed()).unwrap()).unwrap();
+        seed["custom_roles"] = serde_json::json!([{
+            "id": CUSTOM_ROLE_GUID, "role_name": "AKS Image Auditor", "description": "reads registries",
+            "actions": ["Microsoft.ContainerRegistry/registries/read"], "assignable_scopes": ["/"]
+        }]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seed.json");
+        std::fs::write(&path, seed.to_string()).unwrap();
+        // The seed is read at start-up only.
+        Emulator::start(&path)
+    }
+}

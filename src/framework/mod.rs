@@ -3,6 +3,7 @@
 
 pub mod codec;
 pub mod diagnostics;
+pub mod duration;
 pub mod provider;
 pub mod schema;
 pub mod types;

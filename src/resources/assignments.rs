@@ -7,6 +7,7 @@ use crate::azure::arm::{ArmClient, ArmError};
 use crate::azure::ids::ResourceId;
 use crate::azure::role_assignments::RoleAssignment;
 use crate::azure::{role_definitions, roles};
+use crate::framework::duration;
 use crate::framework::{Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Type, Value};
 use crate::planner::{DesiredAssignment, Finding, Known, Severity, SourcePath};
 
@@ -57,49 +58,24 @@ pub fn timeouts_block() -> NestedBlock {
     NestedBlock::new(
         "timeouts",
         Nesting::Single,
-        Block::new("How long operations may take, e.g. `\"5m\"` or `\"90s\"`.")
+        Block::new("How long operations may take, e.g. `\"5m\"` or `\"90s\"` (at most `\"24h\"`).")
             .attribute(Attribute::optional("create", Type::String, "Create and update (default 10m)."))
             .attribute(Attribute::optional("delete", Type::String, "Delete (default 10m).")),
     )
-}
-
-/// Parse a Go-style duration (`"90s"`, `"5m"`, `"1h30m"`).
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let mut total = 0u64;
-    let mut num = String::new();
-    for c in s.trim().chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let n: u64 = num.parse().ok()?;
-        num.clear();
-        total += n * match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            _ => return None,
-        };
-    }
-    (num.is_empty() && total > 0).then(|| Duration::from_secs(total))
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The timeout `which` ("create"/"delete") from a `timeouts` block value.
 pub fn timeout(timeouts: &Value, which: &str) -> Duration {
-    timeouts.attr(which).as_str().and_then(parse_duration).unwrap_or(DEFAULT_TIMEOUT)
+    timeouts.attr(which).as_str().and_then(|s| duration::parse(s).ok()).unwrap_or(DEFAULT_TIMEOUT)
 }
 
 pub fn validate_timeouts(config: &Value, d: &mut Diagnostics) {
     for which in ["create", "delete"] {
         if let Some(s) = config.attr("timeouts").attr(which).as_str() {
-            if parse_duration(s).is_none() {
-                d.error_at(
-                    AttributePath::attr("timeouts").then_attr(which),
-                    "Invalid timeout",
-                    format!("{s:?} is not a duration like \"90s\", \"5m\" or \"1h30m\"."),
-                );
+            if let Err(e) = duration::parse(s) {
+                d.error_at(AttributePath::attr("timeouts").then_attr(which), "Invalid timeout", format!("{e}."));
             }
         }
     }
@@ -232,15 +208,6 @@ pub fn arm_diag(e: &ArmError, path: Option<AttributePath>, summary: &str) -> Dia
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("5"), None);
-        assert_eq!(parse_duration("5x"), None);
-        assert_eq!(parse_duration(""), None);
-    }
 
     #[test]
     fn id_lists_compare_as_sets_ignoring_case() {

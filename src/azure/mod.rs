@@ -4,6 +4,7 @@ pub mod credentials;
 pub mod http;
 pub mod ids;
 pub mod names;
+pub mod ownership;
 pub mod reconcile;
 pub mod retry;
 pub mod role_assignments;

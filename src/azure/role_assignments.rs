@@ -47,6 +47,8 @@ pub struct NewAssignment<'a> {
     pub name: &'a str,
     pub role_definition_guid: &'a str,
     pub principal_id: &'a str,
+    /// `ServicePrincipal`, `User`, `Group` or `ForeignGroup`: ARM checks it against the directory.
+    pub principal_type: &'a str,
     pub description: Option<&'a str>,
 }
 
@@ -76,7 +78,7 @@ pub async fn create(arm: &ArmClient, new: &NewAssignment<'_>, deadline: Instant)
     let mut props = json!({
         "roleDefinitionId": role_definition_id_for(new.scope, new.role_definition_guid),
         "principalId": new.principal_id,
-        "principalType": "ServicePrincipal",
+        "principalType": new.principal_type,
     });
     if let Some(d) = new.description {
         props["description"] = json!(d);

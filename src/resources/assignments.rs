@@ -24,14 +24,27 @@ pub fn assignment_type() -> Type {
         ("principal_type", Type::String),
         ("identity", Type::String),
         ("reason", Type::String),
+        ("origin", Type::String),
     ])
 }
 
 pub const PRINCIPAL_TYPE: &str = "ServicePrincipal";
 
+/// How a grant came to be managed, recorded per assignment (`origin`). It decides destroy:
+/// created and imported grants are deleted; adopted ones (equivalents that existed before,
+/// e.g. from `az aks update --attach-acr`) are left in place unless `delete_adopted_on_destroy`.
+pub const ORIGIN_CREATED: &str = "created";
+pub const ORIGIN_ADOPTED: &str = "adopted";
+pub const ORIGIN_IMPORTED: &str = "imported";
+
 /// The planned element for a desired assignment; `existing` is the assignment adopted in
 /// its place (an equivalent one under another name), if any.
 pub fn assignment_value(d: &DesiredAssignment, existing: Option<&RoleAssignment>) -> Value {
+    let origin = if existing.is_some() { ORIGIN_ADOPTED } else { ORIGIN_CREATED };
+    assignment_value_with_origin(d, existing, origin)
+}
+
+pub fn assignment_value_with_origin(d: &DesiredAssignment, existing: Option<&RoleAssignment>, origin: &str) -> Value {
     let known = |k: Known<String>| match k {
         Known::Known(s) => Value::String(s),
         Known::Unknown => Value::Unknown,
@@ -51,6 +64,7 @@ pub fn assignment_value(d: &DesiredAssignment, existing: Option<&RoleAssignment>
         ("principal_type", Value::string(PRINCIPAL_TYPE)),
         ("identity", Value::string(d.identity.as_str())),
         ("reason", Value::string(&d.reason)),
+        ("origin", Value::string(origin)),
     ])
 }
 
@@ -205,9 +219,156 @@ pub fn arm_diag(e: &ArmError, path: Option<AttributePath>, summary: &str) -> Dia
     }
 }
 
+/// Check an ARM id given in `path` before anything is sent: it parses, its subscription is a
+/// GUID, and (when `expected` names a resource type) it is of that type.
+pub fn check_id(id: &str, path: AttributePath, expected: Option<(&str, &str)>, d: &mut Diagnostics) {
+    let parsed = match ResourceId::parse(id) {
+        Ok(p) => p,
+        Err(e) => return d.error_at(path, "Invalid Azure resource id", format!("{e}.")),
+    };
+    if let Some(sub) = parsed.subscription_id() {
+        if !crate::provider::config::is_guid(sub) {
+            return d.error_at(
+                path,
+                "Invalid subscription id",
+                format!("{sub:?} in {id:?} is not a subscription id: subscription ids are GUIDs."),
+            );
+        }
+    }
+    if let Some((wanted, example)) = expected {
+        let found = parsed.resource_type().unwrap_or_else(|| "the tenant root".into());
+        if !found.eq_ignore_ascii_case(wanted) {
+            d.error_at(
+                path,
+                "Wrong kind of Azure resource",
+                format!("expected the id of a {wanted} resource, like {example}, but {id:?} is a {found}."),
+            );
+        }
+    }
+}
+
+/// `max_parallel_writes`: how many role-assignment writes may be in flight.
+pub const PARALLEL_WRITES_RANGE: std::ops::RangeInclusive<i64> = 1..=64;
+
+pub fn check_parallel_writes(config: &Value, d: &mut Diagnostics) {
+    let Some(n) = config.attr("max_parallel_writes").as_number() else { return };
+    let ok = n.as_i64().is_some_and(|i| PARALLEL_WRITES_RANGE.contains(&i));
+    if !ok {
+        d.error_at(
+            AttributePath::attr("max_parallel_writes"),
+            "Invalid max_parallel_writes",
+            format!(
+                "{} is outside the allowed range {}–{} (a whole number of writes in flight; default 4).",
+                n.as_f64(),
+                PARALLEL_WRITES_RANGE.start(),
+                PARALLEL_WRITES_RANGE.end()
+            ),
+        );
+    }
+}
+
+/// The cause a failure is grouped under: ARM's error code, or the kind of failure.
+fn cause(e: &ArmError) -> String {
+    match e {
+        ArmError::Api { code, .. } => code.clone(),
+        ArmError::Auth(_) => "authentication".into(),
+        ArmError::Timeout(_) => "timeout".into(),
+        _ => "connection".into(),
+    }
+}
+
+/// What to tell the user about a cause, as (summary, hint).
+fn explain(verb: &str, cause: &str) -> (String, &'static str) {
+    match (verb, cause) {
+        ("create", "PrincipalNotFound") => (
+            "Principal not found in Entra ID".into(),
+            "The principal did not appear within the create timeout. Check the principal id (an object id, not a \
+             client id), or raise timeouts.create if the identity was just created.",
+        ),
+        (_, "AuthorizationFailed") => (
+            format!("Not allowed to {verb} role assignments"),
+            "The caller needs Owner, User Access Administrator or Role Based Access Control Administrator at or \
+             above the scope.",
+        ),
+        ("create", "RoleDefinitionDoesNotExist") => ("Unknown role definition".into(), ""),
+        ("create", "UnmatchedPrincipalType") => (
+            "Principal type does not match the directory".into(),
+            "Set principal_type to the principal's type in Entra ID (ServicePrincipal, User, Group or ForeignGroup).",
+        ),
+        _ => (format!("Cannot {verb} role assignments"), ""),
+    }
+}
+
+/// Largest number of grants listed in one diagnostic's detail: Terraform's rendering cost
+/// grows quickly with diagnostic size and count, and a complete list of thousands helps no one.
+const LISTED_PER_CAUSE: usize = 200;
+
+/// Failures grouped by cause: one diagnostic per cause, with the count, the first error in full
+/// and the affected grants (capped), instead of one diagnostic per grant. `verb` is "create" or
+/// "delete"; each failure is (grant key, error).
+pub fn group_failures(verb: &str, failures: Vec<(String, ArmError)>) -> Diagnostics {
+    let mut groups: Vec<(String, Vec<(String, ArmError)>)> = Vec::new();
+    for (key, e) in failures {
+        let c = cause(&e);
+        match groups.iter_mut().find(|(g, _)| *g == c) {
+            Some((_, members)) => members.push((key, e)),
+            None => groups.push((c, vec![(key, e)])),
+        }
+    }
+    let mut d = Diagnostics::new();
+    for (c, members) in groups {
+        let (summary, hint) = explain(verb, &c);
+        let n = members.len();
+        let listed: Vec<String> = members.iter().take(LISTED_PER_CAUSE).map(|(k, _)| format!("- {k}")).collect();
+        let more = n.saturating_sub(LISTED_PER_CAUSE);
+        let first = &members[0].1;
+        let mut detail = format!("{n} grant(s) failed ({c}).");
+        if !hint.is_empty() {
+            detail.push(' ');
+            detail.push_str(hint);
+        }
+        detail.push_str(&format!("\n\nFirst error: {first}\n\nAffected grants:\n{}", listed.join("\n")));
+        if more > 0 {
+            detail.push_str(&format!("\n… and {more} more"));
+        }
+        let summary = if n == 1 { summary } else { format!("{summary} ({n} grants)") };
+        d.push(Diagnostic::error(summary, detail));
+    }
+    d
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn api(code: &str, path: &str) -> ArmError {
+        ArmError::Api {
+            method: "PUT".into(),
+            path: path.into(),
+            status: 403,
+            code: code.into(),
+            message: "no".into(),
+            request_id: "r".into(),
+            correlation_id: "c".into(),
+        }
+    }
+
+    #[test]
+    fn failures_are_grouped_by_cause() {
+        let mut failures: Vec<(String, ArmError)> = (0..3000)
+            .map(|i| (format!("kubelet/AcrPull/acr{i}"), api("AuthorizationFailed", &format!("/x/{i}"))))
+            .collect();
+        failures.push(("extra/one".into(), api("PrincipalNotFound", "/y")));
+        failures.push(("extra/two".into(), ArmError::Timeout("gave up".into())));
+        let d = group_failures("create", failures);
+        let all: Vec<_> = d.0.iter().collect();
+        assert_eq!(all.len(), 3, "one diagnostic per cause");
+        assert!(all[0].summary.contains("Not allowed to create") && all[0].summary.contains("3000 grants"));
+        assert!(all[0].detail.contains("kubelet/AcrPull/acr0") && all[0].detail.contains("and 2800 more"));
+        assert!(all[0].detail.len() < 16_000, "detail stays small: {}", all[0].detail.len());
+        assert_eq!(all[1].summary, "Principal not found in Entra ID");
+        assert!(all[2].detail.contains("(timeout)"));
+    }
 
     #[test]
     fn id_lists_compare_as_sets_ignoring_case() {

@@ -2,18 +2,21 @@
 //! The planner decides which assignments the intent needs; this file maps Terraform values to
 //! that intent and back, and drives `azure::reconcile` to make ARM match.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::assignments::{self as common, assignment_type, assignment_value, same_id, same_id_lists, strings};
+use super::assignments::{
+    self as common, assignment_type, assignment_value, assignment_value_with_origin, same_id, same_id_lists, strings,
+    ORIGIN_ADOPTED, ORIGIN_IMPORTED,
+};
+use super::ownership::{remove_unwanted, Markers, Unwanted};
 use crate::azure::arm::ArmError;
-use crate::azure::cluster;
 use crate::azure::reconcile::{self, CreateOp, Created};
 use crate::azure::role_assignments::{self as ra, RoleAssignment};
-use crate::azure::roles;
+use crate::azure::{cluster, ownership, roles};
 use crate::framework::{
     ApplyRequest, ApplyResponse, Attribute, AttributePath, Block, Diagnostic, Diagnostics, ImportedResource,
     NestedBlock, Nesting, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Type, Value,
@@ -28,6 +31,29 @@ use crate::provider::{Clients, ProviderState};
 const DEFAULT_PARALLEL_WRITES: usize = 4;
 const ID_LISTS: [&str; 5] = ["subnet_ids", "route_table_ids", "private_dns_zone_ids", "acr_ids", "dns_zone_ids"];
 const PRINCIPALS: [&str; 3] = ["control_plane_principal_id", "kubelet_principal_id", "node_resource_group_id"];
+/// Version 1 moved the identities read from the cluster out of the inputs into `identities`.
+const SCHEMA_VERSION: i64 = 1;
+const CLUSTER_TYPE: (&str, &str) = (
+    "Microsoft.ContainerService/managedClusters",
+    "/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.ContainerService/managedClusters/<name>",
+);
+
+fn identities_type() -> Type {
+    Type::object(PRINCIPALS.map(|a| (a, Type::String)))
+}
+
+/// `identities` from the configured principals (no `cluster_id`).
+fn identities_from_inputs(v: &Value) -> Value {
+    Value::object(PRINCIPALS.map(|a| (a, v.attr(a).clone())))
+}
+
+/// One of the `identities`, as the planner needs it.
+fn identity(v: &Value, attr: &str) -> Known<String> {
+    match v.attr("identities") {
+        Value::Unknown => Known::Unknown,
+        ids => known_string(ids.attr(attr)),
+    }
+}
 
 pub struct ClusterIdentityRoles {
     state: Arc<ProviderState>,
@@ -46,23 +72,27 @@ fn ids(name: &str, what: &str) -> Attribute {
 pub fn schema() -> Schema {
     let s = |n: &str, d: &str| Attribute::optional(n, Type::String, d);
     Schema {
-        version: 0,
+        version: SCHEMA_VERSION,
         block: Block::new(
             "Grants an AKS cluster's control-plane and kubelet identities exactly the role assignments AKS needs, \
              at the smallest scope, from a description of what the cluster uses.",
         )
         .attribute(Attribute::computed("id", Type::String, "The cluster id, or a generated id without one."))
         .attribute(s("cluster_id", "ARM id of the cluster: its identities and node resource group are read from ARM."))
-        .attribute(Attribute::optional_computed(
+        .attribute(s(
             "control_plane_principal_id",
-            Type::String,
             "Object id of the control-plane identity (instead of `cluster_id`, e.g. for a cluster created in the same apply).",
         ))
-        .attribute(Attribute::optional_computed("kubelet_principal_id", Type::String, "Object id of the kubelet identity."))
-        .attribute(Attribute::optional_computed(
+        .attribute(s("kubelet_principal_id", "Object id of the kubelet identity (instead of `cluster_id`)."))
+        .attribute(s(
             "node_resource_group_id",
-            Type::String,
-            "ARM id of the node resource group (needed for AAD Pod Identity).",
+            "ARM id of the node resource group (instead of `cluster_id`; needed for AAD Pod Identity).",
+        ))
+        .attribute(Attribute::computed(
+            "identities",
+            identities_type(),
+            "The identities the grants are made to: read from the cluster when `cluster_id` is set, else the \
+             configured ones. Attributes `control_plane_principal_id`, `kubelet_principal_id`, `node_resource_group_id`.",
         ))
         .attribute(ids("subnet_ids", "Subnets of the cluster: Network Contributor for the control plane on each."))
         .attribute(ids("route_table_ids", "Route tables (kubenet): Network Contributor for the control plane on each."))
@@ -73,12 +103,19 @@ pub fn schema() -> Schema {
         ))
         .attribute(ids("acr_ids", "Container registries (may be in a hub subscription): AcrPull for the kubelet identity."))
         .attribute(ids("dns_zone_ids", "DNS zones: DNS Zone Contributor for the kubelet identity."))
-        .attribute(Attribute::optional("max_parallel_writes", Type::Number, "Role assignment writes in flight (default 4)."))
+        .attribute(Attribute::optional("max_parallel_writes", Type::Number, "Role assignment writes in flight, 1 to 64 (default 4)."))
+        .attribute(Attribute::optional(
+            "delete_adopted_on_destroy",
+            Type::Bool,
+            "Also delete adopted grants (equivalents that existed before Terraform, e.g. from `az aks update --attach-acr`) \
+             on destroy or when they leave the configuration. Default false: they are left in place.",
+        ))
         .attribute(Attribute::computed(
             "assignments",
             Type::list(assignment_type()),
             "One element per grant: `key`, `name`, `id`, `scope`, `role_definition_id`, `role_name`, `principal_id`, \
-             `principal_type`, `identity`, `reason`. Names and ids are known at plan whenever scope and principal are.",
+             `principal_type`, `identity`, `reason`, `origin` (`created`, `adopted` or `imported`). Names and ids are \
+             known at plan whenever scope and principal are.",
         ))
         .block(NestedBlock::new(
             "aad_pod_identity",
@@ -108,6 +145,38 @@ pub fn schema() -> Schema {
     }
 }
 
+/// Every known id in the configuration parses, has a GUID subscription, and `cluster_id` is a
+/// managed cluster: checked before anything is sent to ARM.
+fn check_ids(config: &Value, d: &mut Diagnostics) {
+    if let Some(id) = config.attr("cluster_id").as_str() {
+        common::check_id(id, AttributePath::attr("cluster_id"), Some(CLUSTER_TYPE), d);
+    }
+    for a in ["node_resource_group_id", "kubelet_identity_id"] {
+        if let Some(id) = config.attr(a).as_str() {
+            common::check_id(id, AttributePath::attr(a), None, d);
+        }
+    }
+    let each = |v: &Value, path: AttributePath, d: &mut Diagnostics| {
+        for (i, e) in v.as_elements().unwrap_or(&[]).iter().enumerate() {
+            if let Some(id) = e.as_str() {
+                common::check_id(id, path.clone().then_index(i), None, d);
+            }
+        }
+    };
+    for a in ID_LISTS {
+        each(config.attr(a), AttributePath::attr(a), d);
+    }
+    let pod = AttributePath::attr("aad_pod_identity").then_attr("identity_resource_group_ids");
+    each(config.attr("aad_pod_identity").attr("identity_resource_group_ids"), pod, d);
+    for (i, e) in config.attr("extra_assignment").as_elements().unwrap_or(&[]).iter().enumerate() {
+        if let Some(id) = e.attr("scope").as_str() {
+            if id != "/" {
+                common::check_id(id, AttributePath::attr("extra_assignment").then_index(i).then_attr("scope"), None, d);
+            }
+        }
+    }
+}
+
 /// Inputs that are not known yet make the whole set of assignments unknown.
 fn scopes_known(v: &Value) -> bool {
     ID_LISTS.iter().all(|a| strings(v.attr(a)).is_some())
@@ -132,12 +201,9 @@ fn intent(v: &Value) -> ClusterIntent {
     let list = |a: &str| strings(v.attr(a)).unwrap_or_default();
     let pod = v.attr("aad_pod_identity");
     ClusterIntent {
-        control_plane_principal_id: known_string(v.attr("control_plane_principal_id")),
-        kubelet_principal_id: known_string(v.attr("kubelet_principal_id")),
-        node_resource_group_id: match v.attr("node_resource_group_id") {
-            Value::Unknown => Known::Unknown,
-            other => Known::Known(other.as_str().unwrap_or_default().to_string()),
-        },
+        control_plane_principal_id: identity(v, "control_plane_principal_id"),
+        kubelet_principal_id: identity(v, "kubelet_principal_id"),
+        node_resource_group_id: identity(v, "node_resource_group_id"),
         subnet_ids: list("subnet_ids"),
         route_table_ids: list("route_table_ids"),
         private_dns_zone_ids: list("private_dns_zone_ids"),
@@ -255,7 +321,8 @@ fn parallelism(v: &Value) -> usize {
     v.attr("max_parallel_writes")
         .as_number()
         .and_then(|n| n.as_i64())
-        .map_or(DEFAULT_PARALLEL_WRITES, |n| n.clamp(1, 64) as usize)
+        .filter(|n| common::PARALLEL_WRITES_RANGE.contains(n))
+        .map_or(DEFAULT_PARALLEL_WRITES, |n| n as usize)
 }
 
 /// Read the cluster's identities into `planned` (when `cluster_id` is set and known).
@@ -273,9 +340,9 @@ async fn fill_from_cluster_if_present(
 ) -> Result<(), Diagnostics> {
     let Some(id) = planned.attr("cluster_id").as_str().map(str::to_string) else { return Ok(()) };
     let path = AttributePath::attr("cluster_id");
-    let sub = reconcile::subscription_of(&id).ok_or_else(|| {
-        Diagnostics::from(Diagnostic::error("Invalid cluster_id", "expected a managed cluster id").at(path.clone()))
-    })?;
+    let mut invalid = Diagnostics::new();
+    common::check_id(&id, path.clone(), Some(CLUSTER_TYPE), &mut invalid);
+    let sub = reconcile::subscription_of(&id).filter(|_| !invalid.has_errors()).ok_or(invalid)?;
     let resp = match clients.arm.get(&id, cluster::API_VERSION, deadline).await {
         Ok(r) => r,
         Err(e) if tolerate_missing && e.status() == Some(404) => return Ok(()),
@@ -283,21 +350,20 @@ async fn fill_from_cluster_if_present(
     };
     let c = cluster::parse(&resp.body, &sub)
         .map_err(|e| Diagnostics::from(Diagnostic::error("Unexpected AKS cluster", e).at(path.clone())))?;
-    let keep_or = |planned: &Value, attr: &str, fresh: String| -> Value {
-        match planned.attr(attr).as_str() {
-            Some(old) if old.eq_ignore_ascii_case(&fresh) => Value::string(old),
+    // The spelling already recorded wins over ARM's when both name the same thing.
+    let before = planned.attr("identities").clone();
+    let keep_or = |attr: &str, fresh: String| -> Value {
+        match before.attr(attr).as_str() {
+            Some(old) if same_id(old, &fresh) => Value::string(old),
             _ => Value::String(fresh),
         }
     };
-    let cp = keep_or(planned, "control_plane_principal_id", c.control_plane_principal_id);
-    let kubelet = keep_or(planned, "kubelet_principal_id", c.kubelet.object_id);
-    let node_rg = match planned.attr("node_resource_group_id").as_str() {
-        Some(old) if same_id(old, &c.node_resource_group_id) => Value::string(old),
-        _ => Value::String(c.node_resource_group_id),
-    };
-    planned.set_attr("control_plane_principal_id", cp);
-    planned.set_attr("kubelet_principal_id", kubelet);
-    planned.set_attr("node_resource_group_id", node_rg);
+    let ids = Value::object([
+        ("control_plane_principal_id", keep_or("control_plane_principal_id", c.control_plane_principal_id)),
+        ("kubelet_principal_id", keep_or("kubelet_principal_id", c.kubelet.object_id)),
+        ("node_resource_group_id", keep_or("node_resource_group_id", c.node_resource_group_id)),
+    ]);
+    planned.set_attr("identities", ids);
     Ok(())
 }
 
@@ -366,9 +432,36 @@ impl Resource for ClusterIdentityRoles {
         schema()
     }
 
+    /// Version 0 kept the identities read from the cluster in the inputs; they move to
+    /// `identities`, so that the inputs hold only what the user wrote.
+    fn upgrade_state(&self, version: i64, raw_json: &[u8]) -> Result<Value, Diagnostics> {
+        let ty = schema().block.value_type();
+        let mut state = crate::framework::codec::from_json(raw_json, &ty)
+            .map_err(|e| Diagnostics::from(Diagnostic::error("Cannot read the prior state", e.to_string())))?;
+        match version {
+            SCHEMA_VERSION => Ok(state),
+            0 => {
+                state.set_attr("identities", identities_from_inputs(&state));
+                if !state.attr("cluster_id").is_null() {
+                    for a in PRINCIPALS {
+                        state.set_attr(a, Value::Null);
+                    }
+                }
+                Ok(state)
+            }
+            other => Err(Diagnostic::error(
+                "Unsupported state version",
+                format!("aksid_cluster_identity_roles state version {other} is newer than this provider (version {SCHEMA_VERSION}). Upgrade the provider."),
+            )
+            .into()),
+        }
+    }
+
     fn validate(&self, config: &Value) -> Diagnostics {
         let mut d = Diagnostics::new();
         common::validate_timeouts(config, &mut d);
+        common::check_parallel_writes(config, &mut d);
+        check_ids(config, &mut d);
         if !config.attr("cluster_id").is_null() {
             for a in PRINCIPALS {
                 if !config.attr(a).is_null() {
@@ -402,7 +495,9 @@ impl Resource for ClusterIdentityRoles {
             .iter()
             .any(|e| e.attr("role").as_str().is_some_and(|r| !offline_role(r)));
         if scopes_known(config) && config.attr("cluster_id").is_null() && !custom_roles {
-            if let Err(e) = expand(config) {
+            let mut with_identities = config.clone();
+            with_identities.set_attr("identities", identities_from_inputs(config));
+            if let Err(e) = expand(&with_identities) {
                 d.extend(e);
             }
         }
@@ -427,12 +522,8 @@ impl Resource for ClusterIdentityRoles {
                     return resp;
                 }
             }
-            (Value::Unknown, _) | (Value::String(_), None) => {
-                for a in PRINCIPALS {
-                    planned.set_attr(a, Value::Unknown);
-                }
-            }
-            _ => {}
+            (Value::Unknown, _) | (Value::String(_), None) => planned.set_attr("identities", Value::Unknown),
+            _ => planned.set_attr("identities", identities_from_inputs(&planned)),
         }
         if planned.attr("id").is_null() {
             planned.set_attr("id", Value::Unknown);
@@ -514,8 +605,9 @@ impl Resource for ClusterIdentityRoles {
             Ok(c) => c,
             Err(d) => return ApplyResponse { new_state: req.prior_state, diagnostics: d, ..Default::default() },
         };
+        let mut markers = Markers::from_private(&req.planned_private);
         if req.planned_state.is_null() {
-            return destroy(&clients, req.prior_state).await;
+            return destroy(&clients, req.prior_state, markers).await;
         }
         let mut state = req.planned_state.clone();
         let deadline = Instant::now() + common::timeout(req.config.attr("timeouts"), "create");
@@ -529,7 +621,9 @@ impl Resource for ClusterIdentityRoles {
                 .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
             state.set_attr("id", Value::String(id));
         }
-        if state.attr("control_plane_principal_id").is_unknown() {
+        if state.attr("cluster_id").is_null() {
+            state.set_attr("identities", identities_from_inputs(&state));
+        } else if !state.attr("identities").is_wholly_known() {
             if let Err(d) = fill_from_cluster(&clients, &mut state, deadline).await {
                 return ApplyResponse { new_state: req.prior_state, diagnostics: d, ..Default::default() };
             }
@@ -542,77 +636,33 @@ impl Resource for ClusterIdentityRoles {
             Ok(e) => e,
             Err(d) => return ApplyResponse { new_state: req.prior_state, diagnostics: d, ..Default::default() },
         };
-        // What the plan promised (adopted names included), completed now that all is known.
-        let planned_elems: Vec<Value> =
-            state.attr("assignments").as_elements().map(<[Value]>::to_vec).unwrap_or_default();
-        let planned_by_key: BTreeMap<String, Value> = planned_elems
-            .into_iter()
-            .filter_map(|e| e.attr("key").as_str().map(|k| (k.to_string(), e.clone())))
-            .collect();
-        let prior = prior_by_name(&req.prior_state);
-        let mut ops = Vec::new();
-        let mut result: BTreeMap<String, Value> = BTreeMap::new();
         let parallel = parallelism(&state);
-        for d in &expansion.assignments {
-            let fresh = assignment_value(d, None);
-            let elem = match planned_by_key.get(&d.key) {
-                Some(p) if p.is_wholly_known() => p.clone(),
-                _ => fresh,
-            };
-            let name = elem.attr("name").as_str().unwrap_or_default().to_ascii_lowercase();
-            if prior.contains_key(&name) {
-                result.insert(d.key.clone(), elem);
-                continue;
-            }
-            ops.push((
-                elem.clone(),
-                CreateOp {
-                    key: d.key.clone(),
-                    scope: d.scope.clone(),
-                    name: elem.attr("name").as_str().unwrap_or_default().to_string(),
-                    role_guid: d.role.guid.clone(),
-                    principal_id: d.principal_id.known().cloned().unwrap_or_default(),
-                    description: d.description.clone(),
-                    desired: d.clone(),
-                },
-            ));
-        }
-        let create_ops: Vec<CreateOp> = ops.iter().map(|(_, op)| op.clone()).collect();
-        let outcomes = reconcile::create_all(&clients.arm, &create_ops, parallel, deadline).await;
-        for ((elem, op), outcome) in ops.into_iter().zip(outcomes) {
-            match outcome {
-                Ok(created) => {
-                    let a = created.assignment();
-                    let mut e = elem;
-                    if let Created::Adopted(_) = created {
-                        // Adopted at apply time (created concurrently since the plan).
-                        e.set_attr("name", Value::string(&a.name));
-                        e.set_attr("id", Value::string(&a.id));
-                    }
-                    result.insert(op.key, e);
-                }
-                Err(err) => diags.push(create_error(&op, err)),
-            }
-        }
-        // Assignments this resource made before and no longer wants.
-        let desired_names: Vec<String> =
-            result.values().filter_map(|e| e.attr("name").as_str().map(str::to_ascii_lowercase)).collect();
-        let stale: Vec<(String, Value)> = prior.into_iter().filter(|(n, _)| !desired_names.contains(n)).collect();
-        let ids: Vec<String> = stale.iter().filter_map(|(_, e)| e.attr("id").as_str().map(str::to_string)).collect();
-        let deleted = reconcile::delete_all(&clients.arm, &ids, parallel, deadline).await;
-        let mut kept_stale = Vec::new();
-        for ((_, elem), outcome) in stale.into_iter().zip(deleted) {
-            if let Err(e) = outcome {
-                diags.push(Diagnostic::error("Cannot delete a role assignment", e.to_string()));
-                kept_stale.push(elem);
-            }
-        }
-        let mut list: Vec<Value> = result.into_values().collect();
-        list.extend(kept_stale);
-        state.set_attr("assignments", Value::List(list));
-        ApplyResponse { new_state: state, private: req.planned_private, diagnostics: diags }
-    }
+        let prior = prior_by_name(&req.prior_state);
+        let (mut result, failures) = create_missing(&clients, &state, &expansion, &prior, &mut markers, deadline).await;
+        diags.extend(common::group_failures("create", failures));
 
+        // Assignments this resource recorded before and no longer wants.
+        let desired_names: HashSet<String> =
+            result.values().filter_map(|e| e.attr("name").as_str().map(str::to_ascii_lowercase)).collect();
+        let stale: Vec<Unwanted> = prior
+            .into_iter()
+            .filter(|(n, _)| !desired_names.contains(n))
+            .map(|(_, e)| Unwanted::from_elem(e))
+            .collect();
+        let kept_stale = if stale.is_empty() {
+            Vec::new()
+        } else {
+            let (kept, d) =
+                remove_with_listing(&clients, stale, &markers, delete_adopted(&state), parallel, deadline).await;
+            diags.extend(d);
+            kept
+        };
+        let mut list: Vec<Value> = std::mem::take(&mut result).into_values().collect();
+        list.extend(kept_stale);
+        markers.retain(&ids_of(&list));
+        state.set_attr("assignments", Value::List(list));
+        ApplyResponse { new_state: state, private: markers.to_private(), diagnostics: diags }
+    }
     async fn read(&self, req: ReadRequest) -> ReadResponse {
         let mut state = req.current_state.clone();
         let clients = match self.state.clients() {
@@ -625,13 +675,7 @@ impl Resource for ClusterIdentityRoles {
             return ReadResponse { new_state: req.current_state, private: req.private, diagnostics: d };
         }
         let elems: Vec<Value> = state.attr("assignments").as_elements().map(<[Value]>::to_vec).unwrap_or_default();
-        let pairs: Vec<(String, String)> = elems
-            .iter()
-            .filter_map(|e| {
-                let sub = reconcile::subscription_of(e.attr("scope").as_str()?)?;
-                Some((sub, e.attr("principal_id").as_str()?.to_string()))
-            })
-            .collect();
+        let pairs = element_pairs(elems.iter());
         let existing = match reconcile::list_existing(&clients.arm, pairs, deadline, parallelism(&state)).await {
             Ok(x) => x,
             Err(e) => {
@@ -687,9 +731,9 @@ impl Resource for ClusterIdentityRoles {
         state.set_attr("cluster_id", Value::string(id));
         state.set_attr("id", Value::string(id));
         fill_from_cluster(&clients, &mut state, deadline).await?;
-        let cp = state.attr("control_plane_principal_id").as_str().unwrap_or_default().to_string();
-        let kubelet = state.attr("kubelet_principal_id").as_str().unwrap_or_default().to_string();
-        let node_rg = state.attr("node_resource_group_id").as_str().unwrap_or_default().to_string();
+        let found = |a: &str| state.attr("identities").attr(a).as_str().unwrap_or_default().to_string();
+        let (cp, kubelet, node_rg) =
+            (found("control_plane_principal_id"), found("kubelet_principal_id"), found("node_resource_group_id"));
         // Grants may live in any subscription the caller can see (e.g. a hub registry).
         let subs = clients
             .arm
@@ -750,54 +794,154 @@ impl Resource for ClusterIdentityRoles {
         check.set_attr("allow_broad_scope", Value::object([("justification", Value::string("imported"))]));
         let expansion = expand(&check)?;
         let mut elems = Vec::new();
+        let mut markers = Markers::default();
         for d in &expansion.assignments {
             if let Some(a) = existing.iter().find(|a| equivalent(d, &reconcile::to_actual(a))) {
-                elems.push(assignment_value(d, Some(a)));
+                // Imported grants are the user's explicit request to manage them: destroyed like
+                // created ones, as long as nobody stamps them in between.
+                markers.record(&a.id, ownership::marker(a.description.as_deref()));
+                elems.push(assignment_value_with_origin(d, Some(a), ORIGIN_IMPORTED));
             }
         }
         state.set_attr("assignments", Value::List(elems));
-        Ok(vec![ImportedResource { state, private: Vec::new() }])
+        Ok(vec![ImportedResource { state, private: markers.to_private() }])
     }
 }
 
-async fn destroy(clients: &Clients, prior: Value) -> ApplyResponse {
-    let deadline = Instant::now() + common::timeout(prior.attr("timeouts"), "delete");
-    let elems: Vec<Value> = prior.attr("assignments").as_elements().map(<[Value]>::to_vec).unwrap_or_default();
-    let ids: Vec<String> = elems.iter().filter_map(|e| e.attr("id").as_str().map(str::to_string)).collect();
-    let outcomes = reconcile::delete_all(&clients.arm, &ids, parallelism(&prior), deadline).await;
-    let mut left = Vec::new();
-    let mut diags = Diagnostics::new();
-    for (elem, outcome) in elems.into_iter().zip(outcomes) {
-        if let Err(e) = outcome {
-            diags.push(Diagnostic::error("Cannot delete a role assignment", e.to_string()));
-            left.push(elem);
+/// Write the desired assignments that the prior state does not hold, stamping each with a
+/// fresh ownership marker. Returns the state elements by key and the failures (key, error).
+async fn create_missing(
+    clients: &Clients,
+    state: &Value,
+    expansion: &planner::Expansion,
+    prior: &HashMap<String, Value>,
+    markers: &mut Markers,
+    deadline: Instant,
+) -> (BTreeMap<String, Value>, Vec<(String, ArmError)>) {
+    // What the plan promised (adopted names included), completed now that all is known.
+    let planned_by_key: HashMap<String, Value> = state
+        .attr("assignments")
+        .as_elements()
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|e| e.attr("key").as_str().map(|k| (k.to_string(), e.clone())))
+        .collect();
+    let token = ownership::new_token();
+    let mut ops = Vec::new();
+    let mut result: BTreeMap<String, Value> = BTreeMap::new();
+    for d in &expansion.assignments {
+        let elem = match planned_by_key.get(&d.key) {
+            Some(p) if p.is_wholly_known() => p.clone(),
+            _ => assignment_value(d, None),
+        };
+        let name = elem.attr("name").as_str().unwrap_or_default().to_string();
+        // Recorded already, or adopted at plan (an equivalent that exists): nothing to write.
+        if prior.contains_key(&name.to_ascii_lowercase()) || elem.attr("origin").as_str() == Some(ORIGIN_ADOPTED) {
+            result.insert(d.key.clone(), elem);
+            continue;
+        }
+        let name_recorded = markers.get(elem.attr("id").as_str().unwrap_or_default()).is_some();
+        ops.push((
+            elem,
+            CreateOp {
+                key: d.key.clone(),
+                scope: d.scope.clone(),
+                name,
+                role_guid: d.role.guid.clone(),
+                principal_id: d.principal_id.known().cloned().unwrap_or_default(),
+                principal_type: common::PRINCIPAL_TYPE.to_string(),
+                description: d.description.clone(),
+                token: token.clone(),
+                // Our earlier write under this name is recorded (even if refresh found it changed).
+                name_recorded,
+                desired: d.clone(),
+            },
+        ));
+    }
+    let create_ops: Vec<CreateOp> = ops.iter().map(|(_, op)| op.clone()).collect();
+    let outcomes = reconcile::create_all(&clients.arm, &create_ops, parallelism(state), deadline).await;
+    let mut failures = Vec::new();
+    for ((mut elem, op), outcome) in ops.into_iter().zip(outcomes) {
+        match outcome {
+            Ok(Created::Created(a)) => {
+                markers.record(elem.attr("id").as_str().unwrap_or(&a.id), Some(&op.token));
+                result.insert(op.key, elem);
+            }
+            Ok(Created::Adopted(a)) => {
+                // Adopted at apply time (created concurrently since the plan).
+                elem.set_attr("name", Value::string(&a.name));
+                elem.set_attr("id", Value::string(&a.id));
+                elem.set_attr("origin", Value::string(ORIGIN_ADOPTED));
+                result.insert(op.key, elem);
+            }
+            Err(err) => failures.push((op.key, err)),
         }
     }
+    (result, failures)
+}
+
+fn delete_adopted(v: &Value) -> bool {
+    v.attr("delete_adopted_on_destroy").as_bool().unwrap_or(false)
+}
+
+fn ids_of(elems: &[Value]) -> Vec<String> {
+    elems.iter().filter_map(|e| e.attr("id").as_str().map(str::to_string)).collect()
+}
+
+/// The (subscription, principal) pairs to list to see what state's elements look like now.
+fn element_pairs<'a>(elems: impl Iterator<Item = &'a Value>) -> Vec<(String, String)> {
+    elems
+        .filter_map(|e| {
+            let sub = reconcile::subscription_of(e.attr("scope").as_str()?)?;
+            Some((sub, e.attr("principal_id").as_str()?.to_string()))
+        })
+        .collect()
+}
+
+/// `remove_unwanted` after one list per principal and subscription (not a GET per grant).
+async fn remove_with_listing(
+    clients: &Clients,
+    unwanted: Vec<Unwanted>,
+    markers: &Markers,
+    delete_adopted: bool,
+    parallel: usize,
+    deadline: Instant,
+) -> (Vec<Value>, Diagnostics) {
+    let pairs = element_pairs(unwanted.iter().map(|u| &u.elem));
+    let listed = match reconcile::list_existing(&clients.arm, pairs, deadline, parallel).await {
+        Ok(l) => l,
+        Err(e) => {
+            let kept = unwanted.into_iter().map(|u| u.elem).collect();
+            return (kept, common::arm_diag(&e, None, "Cannot list role assignments before deleting them"));
+        }
+    };
+    let by_id: BTreeMap<String, RoleAssignment> = listed.into_iter().map(|a| (a.id.to_ascii_lowercase(), a)).collect();
+    // Scopes outside any subscription were not listed: those are fetched one by one.
+    let (listable, single): (Vec<Unwanted>, Vec<Unwanted>) =
+        unwanted.into_iter().partition(|u| reconcile::subscription_of(&u.id).is_some());
+    let (mut kept, mut diags) =
+        remove_unwanted(&clients.arm, listable, markers, delete_adopted, Some(&by_id), parallel, deadline).await;
+    if !single.is_empty() {
+        let (k, d) = remove_unwanted(&clients.arm, single, markers, delete_adopted, None, parallel, deadline).await;
+        kept.extend(k);
+        diags.extend(d);
+    }
+    (kept, diags)
+}
+
+async fn destroy(clients: &Clients, prior: Value, markers: Markers) -> ApplyResponse {
+    let deadline = Instant::now() + common::timeout(prior.attr("timeouts"), "delete");
+    let elems: Vec<Value> = prior.attr("assignments").as_elements().map(<[Value]>::to_vec).unwrap_or_default();
+    let unwanted: Vec<Unwanted> = elems.into_iter().map(Unwanted::from_elem).collect();
+    let (left, diags) =
+        remove_with_listing(clients, unwanted, &markers, delete_adopted(&prior), parallelism(&prior), deadline).await;
     if left.is_empty() {
         return ApplyResponse { new_state: Value::Null, diagnostics: diags, ..Default::default() };
     }
     // Keep what still exists in state, so nothing is orphaned.
     let mut state = prior;
+    let mut markers = markers;
+    markers.retain(&ids_of(&left));
     state.set_attr("assignments", Value::List(left));
-    ApplyResponse { new_state: state, diagnostics: diags, ..Default::default() }
-}
-
-fn create_error(op: &CreateOp, e: ArmError) -> Diagnostic {
-    let summary = match e.code() {
-        Some("PrincipalNotFound") => "Principal not found in Entra ID",
-        Some("AuthorizationFailed") => "Not allowed to create the role assignment",
-        Some("RoleDefinitionDoesNotExist") => "Unknown role definition",
-        _ => "Cannot create a role assignment",
-    };
-    let hint = match e.code() {
-        Some("PrincipalNotFound") => {
-            " The principal did not appear within the create timeout. Check the principal id (an object id, not a client id), \
-             or raise timeouts.create if the identity was just created."
-        }
-        Some("AuthorizationFailed") => {
-            " The caller needs Owner, User Access Administrator or Role Based Access Control Administrator at or above the scope."
-        }
-        _ => "",
-    };
-    Diagnostic::error(summary, format!("{} ({}): {e}.{hint}", op.key, op.scope))
+    ApplyResponse { new_state: state, private: markers.to_private(), diagnostics: diags }
 }

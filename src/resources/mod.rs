@@ -4,5 +4,6 @@
 pub mod assignments;
 pub mod cluster;
 pub mod cluster_identity_roles;
+pub mod ownership;
 pub mod role_assignment;
 pub mod role_definition;

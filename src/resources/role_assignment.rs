@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::assignments::{self as common, same_id};
-use crate::azure::reconcile::{self, CreateOp};
+use super::ownership::{remove_unwanted, Markers, Unwanted};
+use crate::azure::ownership;
+use crate::azure::reconcile::{self, CreateOp, Created};
 use crate::azure::role_assignments as ra;
 use crate::azure::{names, roles};
 use crate::framework::{
@@ -16,7 +18,7 @@ use crate::framework::{
     NestedBlock, Nesting, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Type, Value,
 };
 use crate::planner::{self, equivalent, ClusterIntent, ExtraAssignment, IdentityKind, Known};
-use crate::provider::ProviderState;
+use crate::provider::{Clients, ProviderState};
 
 pub struct RoleAssignmentResource {
     state: Arc<ProviderState>,
@@ -61,6 +63,16 @@ pub fn schema() -> Schema {
             "Tenant-scoped role definition id.",
         ))
         .attribute(Attribute::computed("role_name", Type::String, "Role name (the GUID for an unnamed custom role)."))
+        .attribute(Attribute::computed(
+            "origin",
+            Type::String,
+            "`created`, `adopted` (an equivalent assignment existed before and is managed instead of a duplicate) or `imported`.",
+        ))
+        .attribute(Attribute::optional(
+            "delete_adopted_on_destroy",
+            Type::Bool,
+            "Also delete the assignment on destroy when it was adopted. Default false: an adopted assignment is left in place.",
+        ))
         .block(NestedBlock::new(
             "allow_broad_scope",
             Nesting::Single,
@@ -126,6 +138,9 @@ impl Resource for RoleAssignmentResource {
     fn validate(&self, config: &Value) -> Diagnostics {
         let mut d = Diagnostics::new();
         common::validate_timeouts(config, &mut d);
+        if let Some(scope) = config.attr("scope").as_str().filter(|s| *s != "/") {
+            common::check_id(scope, AttributePath::attr("scope"), None, &mut d);
+        }
         if let Some(n) = config.attr("name").as_str() {
             if uuid::Uuid::try_parse(n).is_err() {
                 d.error_at(
@@ -233,6 +248,7 @@ impl Resource for RoleAssignmentResource {
         } else if !prior.is_null() && !replacing {
             planned.set_attr("name", prior.attr("name").clone());
         } else {
+            planned.set_attr("origin", Value::string(common::ORIGIN_CREATED));
             let fresh = match &desired.principal_id {
                 Known::Known(p) => Value::String(names::role_assignment_name(&scope, p, &guid).to_string()),
                 Known::Unknown => Value::Unknown,
@@ -251,6 +267,7 @@ impl Resource for RoleAssignmentResource {
                                 format!("{} already exists (created outside Terraform); it will be managed by this resource.", a.id),
                             ));
                             planned.set_attr("name", Value::string(&a.name));
+                            planned.set_attr("origin", Value::string(common::ORIGIN_ADOPTED));
                         }
                     }
                     Err(e) => {
@@ -259,6 +276,9 @@ impl Resource for RoleAssignmentResource {
                     }
                 }
             }
+        }
+        if planned.attr("origin").is_null() && (prior.is_null() || replacing) {
+            planned.set_attr("origin", Value::string(common::ORIGIN_CREATED));
         }
         if prior.is_null() || replacing {
             planned.set_attr(
@@ -279,16 +299,9 @@ impl Resource for RoleAssignmentResource {
             Ok(c) => c,
             Err(d) => return ApplyResponse { new_state: req.prior_state, diagnostics: d, ..Default::default() },
         };
+        let mut markers = Markers::from_private(&req.planned_private);
         if req.planned_state.is_null() {
-            let id = req.prior_state.attr("id").as_str().unwrap_or_default().to_string();
-            return match ra::delete(&clients.arm, &id, deadline(&req.prior_state, "delete")).await {
-                Ok(()) => ApplyResponse::default(),
-                Err(e) => ApplyResponse {
-                    new_state: req.prior_state,
-                    diagnostics: common::arm_diag(&e, None, "Cannot delete the role assignment"),
-                    ..Default::default()
-                },
-            };
+            return destroy(&clients, req.prior_state, markers).await;
         }
         let mut state = req.planned_state.clone();
         let dl = deadline(&req.config, "create");
@@ -305,45 +318,59 @@ impl Resource for RoleAssignmentResource {
             Ok(x) => x,
             Err(d) => return ApplyResponse { new_state: req.prior_state, diagnostics: d, ..Default::default() },
         };
+        state.set_attr(
+            "role_definition_id",
+            Value::string(format!("/providers/Microsoft.Authorization/roleDefinitions/{guid}")),
+        );
+        state.set_attr("role_name", Value::string(&role_name));
+        // An assignment adopted at plan existed before: it is managed as it is, not rewritten.
+        if state.attr("origin").as_str() == Some(common::ORIGIN_ADOPTED) && state.attr("id").as_str().is_some() {
+            return ApplyResponse { new_state: state, private: req.planned_private, diagnostics: Diagnostics::new() };
+        }
         let principal = state.attr("principal_id").as_str().unwrap_or_default().to_string();
         let name = match state.attr("name").as_str() {
             Some(n) => n.to_string(),
             None => names::role_assignment_name(&scope, &principal, &guid).to_string(),
         };
+        let prior_name = req.prior_state.attr("name").as_str().unwrap_or_default();
         let op = CreateOp {
             key: format!("{role_name} on {scope}"),
             scope: scope.clone(),
             name: name.clone(),
             role_guid: guid.clone(),
             principal_id: principal,
+            principal_type: state.attr("principal_type").as_str().unwrap_or(common::PRINCIPAL_TYPE).to_string(),
             description: desired.description.clone(),
+            token: ownership::new_token(),
+            name_recorded: prior_name.eq_ignore_ascii_case(&name)
+                || markers.get(state.attr("id").as_str().unwrap_or_default()).is_some(),
             desired,
         };
         let mut outcome = reconcile::create_all(&clients.arm, std::slice::from_ref(&op), 1, dl).await;
         match outcome.pop() {
             Some(Ok(created)) => {
                 let a = created.assignment();
-                state.set_attr("name", Value::string(&a.name));
-                state.set_attr("id", Value::string(&a.id));
-                state.set_attr(
-                    "role_definition_id",
-                    Value::string(format!("/providers/Microsoft.Authorization/roleDefinitions/{guid}")),
-                );
-                state.set_attr("role_name", Value::string(role_name));
-                ApplyResponse { new_state: state, private: req.planned_private, diagnostics: Diagnostics::new() }
-            }
-            Some(Err(e)) => {
-                let summary = match e.code() {
-                    Some("PrincipalNotFound") => "Principal not found in Entra ID",
-                    Some("AuthorizationFailed") => "Not allowed to create the role assignment",
-                    _ => "Cannot create the role assignment",
-                };
-                ApplyResponse {
-                    new_state: req.prior_state,
-                    diagnostics: common::arm_diag(&e, None, summary),
-                    ..Default::default()
+                // ARM may answer in its canonical casing: the planned spelling of the same id stays.
+                for (attr, fresh) in [("name", &a.name), ("id", &a.id)] {
+                    if !state.attr(attr).as_str().is_some_and(|p| same_id(p, fresh)) {
+                        state.set_attr(attr, Value::string(fresh));
+                    }
                 }
+                let id = state.attr("id").as_str().unwrap_or_default().to_string();
+                if let Created::Adopted(_) = created {
+                    state.set_attr("origin", Value::string(common::ORIGIN_ADOPTED));
+                    markers.record(&id, ownership::marker(a.description.as_deref()));
+                } else {
+                    markers.record(&id, Some(&op.token));
+                }
+                markers.retain(std::slice::from_ref(&id));
+                ApplyResponse { new_state: state, private: markers.to_private(), diagnostics: Diagnostics::new() }
             }
+            Some(Err(e)) => ApplyResponse {
+                new_state: req.prior_state,
+                diagnostics: common::group_failures("create", vec![(op.key, e)]),
+                ..Default::default()
+            },
             None => ApplyResponse { new_state: req.prior_state, ..Default::default() },
         }
     }
@@ -417,12 +444,32 @@ impl Resource for RoleAssignmentResource {
                     &found.principal_type
                 }),
             ),
-            ("description", Value::from_opt_string(found.description.clone())),
+            ("description", Value::from_opt_string(ownership::strip(found.description.as_deref()))),
+            ("origin", Value::string(common::ORIGIN_IMPORTED)),
             ("role_definition_id", Value::string(format!("/providers/Microsoft.Authorization/roleDefinitions/{guid}"))),
             ("role_name", Value::string(role_name)),
         ] {
             state.set_attr(k, v);
         }
-        Ok(vec![ImportedResource { state, private: Vec::new() }])
+        let mut markers = Markers::default();
+        markers.record(&found.id, ownership::marker(found.description.as_deref()));
+        Ok(vec![ImportedResource { state, private: markers.to_private() }])
     }
+}
+
+/// Delete by the ownership rule: an adopted assignment is left unless `delete_adopted_on_destroy`,
+/// and one that another aksid object stamped since is left to that object.
+async fn destroy(clients: &Clients, prior: Value, markers: Markers) -> ApplyResponse {
+    let delete_adopted = prior.attr("delete_adopted_on_destroy").as_bool().unwrap_or(false);
+    let unwanted = Unwanted {
+        key: prior.attr("id").as_str().unwrap_or_default().to_string(),
+        id: prior.attr("id").as_str().unwrap_or_default().to_string(),
+        origin: prior.attr("origin").as_str().unwrap_or(common::ORIGIN_CREATED).to_string(),
+        elem: prior.clone(),
+    };
+    let dl = deadline(&prior, "delete");
+    let (kept, diagnostics) =
+        remove_unwanted(&clients.arm, vec![unwanted], &markers, delete_adopted, None, 1, dl).await;
+    let new_state = if kept.is_empty() { Value::Null } else { prior };
+    ApplyResponse { new_state, private: markers.to_private(), diagnostics }
 }

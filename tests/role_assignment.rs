@@ -190,3 +190,37 @@ fn custom_role_names_resolve_through_arm() {
     let text = squash(&ws.fails(&["plan", "-no-color"]));
     assert!(text.contains("Did you mean \"AcrPull\""), "{text}");
 }
+
+#[test]
+fn a_user_chosen_name_held_by_another_grant_is_a_conflict_not_a_delete() {
+    let emu = Emulator::start(&example_seed());
+    let tf = &terraforms()[0];
+    // Someone else's grant holds the GUID the configuration names.
+    let taken = "5a5a5a5a-0000-4000-8000-00000000abcd";
+    emu.admin_post(
+        "role-assignments",
+        serde_json::json!({"scope": SUBNET, "role_definition_name": "Reader", "principal_id": KUBELET, "name": taken}),
+    );
+    let ws = Workspace::new(tf, &config(&emu, &one(SUBNET, "Network Contributor", CP, &format!("name = \"{taken}\""))));
+    ws.init();
+    let text = squash(&ws.fails(&["apply", "-auto-approve", "-no-color"]));
+    assert!(text.contains("RoleAssignmentNameTaken"), "{text}");
+    assert!(text.contains(KUBELET), "the conflict names the holder: {text}");
+    assert_eq!(at_scope(&emu, SUBNET), vec![(taken.to_string(), KUBELET.to_string())], "left untouched");
+}
+
+#[test]
+fn replace_with_create_before_destroy_keeps_the_assignment() {
+    let emu = Emulator::start(&example_seed());
+    let tf = &terraforms()[0];
+    let body = one(SUBNET, "Network Contributor", CP, "lifecycle {\n    create_before_destroy = true\n  }");
+    let ws = Workspace::new(tf, &config(&emu, &body));
+    ws.init();
+    ws.ok(&["apply", "-auto-approve", "-no-color"]);
+    let before = at_scope(&emu, SUBNET);
+    let text = squash(&ws.ok(&["apply", "-auto-approve", "-no-color", "-replace=aksid_role_assignment.ra"]));
+    assert!(text.contains("another aksid resource now holds"), "{text}");
+    assert_eq!(at_scope(&emu, SUBNET), before, "the successor's assignment survives the old object's destroy");
+    let (code, text) = ws.exit_code(&["plan", "-refresh-only", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(code, 0, "{text}");
+}

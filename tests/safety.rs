@@ -41,7 +41,7 @@ fn bad_input_is_an_error_on_the_attribute_before_any_request() {
             format!(r#"{}
   subnet_ids = ["/subscriptions/hub/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s"]"#, cluster_line()),
             "Invalid subscription id",
-            "subnet_ids[0]",
+            "\"hub\" in",
         ),
         (format!("{}\n  max_parallel_writes = 0", cluster_line()), "Invalid max_parallel_writes", "1–64"),
         (format!("{}\n  max_parallel_writes = -5", cluster_line()), "Invalid max_parallel_writes", "max_parallel_writes"),
@@ -54,7 +54,7 @@ fn bad_input_is_an_error_on_the_attribute_before_any_request() {
         (
             format!("{}\n  timeouts {{\n    delete = \"9999999999999999h\"\n  }}", cluster_line()),
             "Invalid timeout",
-            "timeouts",
+            "\"9999999999999999h\" is longer than the maximum",
         ),
     ];
     for (body, summary, detail) in cases {

@@ -64,7 +64,8 @@ pub fn assignment_value_with_origin(d: &DesiredAssignment, existing: Option<&Rol
         ("principal_type", Value::string(PRINCIPAL_TYPE)),
         ("identity", Value::string(d.identity.as_str())),
         ("reason", Value::string(&d.reason)),
-        ("origin", Value::string(origin)),
+        // Whether an equivalent exists (adoption) is only known once the principal is.
+        ("origin", if d.principal_id.is_known() { Value::string(origin) } else { Value::Unknown }),
     ])
 }
 

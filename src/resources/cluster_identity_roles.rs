@@ -869,8 +869,11 @@ async fn create_missing(
             }
             Ok(Created::Adopted(a)) => {
                 // Adopted at apply time (created concurrently since the plan).
-                elem.set_attr("name", Value::string(&a.name));
-                elem.set_attr("id", Value::string(&a.id));
+                for (attr, fresh) in [("name", &a.name), ("id", &a.id)] {
+                    if !elem.attr(attr).as_str().is_some_and(|p| same_id(p, fresh)) {
+                        elem.set_attr(attr, Value::string(fresh));
+                    }
+                }
                 elem.set_attr("origin", Value::string(ORIGIN_ADOPTED));
                 result.insert(op.key, elem);
             }

@@ -248,7 +248,10 @@ impl Resource for RoleAssignmentResource {
         } else if !prior.is_null() && !replacing {
             planned.set_attr("name", prior.attr("name").clone());
         } else {
-            planned.set_attr("origin", Value::string(common::ORIGIN_CREATED));
+            // Adoption (an equivalent under another name) can only be decided for a known principal.
+            let origin =
+                if desired.principal_id.is_known() { Value::string(common::ORIGIN_CREATED) } else { Value::Unknown };
+            planned.set_attr("origin", origin);
             let fresh = match &desired.principal_id {
                 Known::Known(p) => Value::String(names::role_assignment_name(&scope, p, &guid).to_string()),
                 Known::Unknown => Value::Unknown,

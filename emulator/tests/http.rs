@@ -18,6 +18,8 @@ const TF_SECRET: &str = "emulator-terraform-secret";
 const KUBELET_OID: &str = "dd045a39-4adf-491f-be2d-1611bf4e408e";
 const ACR_PULL: &str = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
 const K8S_TOKEN: &str = "emulator-kubernetes-token-aks-spoke";
+const GROUP_OID: &str = "a415012c-a49e-4e6c-9677-ec9ba59c1131";
+const USER_OID: &str = "ec279bd3-97ca-4f76-8cfb-3a3489755f1a";
 
 fn example_seed() -> Value {
     serde_json::from_str(include_str!("../examples/seed.json")).unwrap()
@@ -235,6 +237,56 @@ async fn role_assignment_lifecycle_over_http() {
         .call("GET", &format!("/subscriptions/{HUB}/providers/Microsoft.Authorization/roleDefinitions/{unknown}?api-version=2022-04-01"), Some(&token), None)
         .await;
     assert_eq!((s, b["error"]["code"].as_str()), (404, Some("RoleDefinitionDoesNotExist")));
+    e.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn principal_type_is_checked_against_the_directory() {
+    let (e, token) = emu().await;
+    let storage = format!(
+        "/subscriptions/{SPOKE}/resourceGroups/rg-spoke-aks/providers/Microsoft.Storage/storageAccounts/stspokedata"
+    );
+    let body = |principal: &str, principal_type: Option<&str>| {
+        let mut b = json!({"properties": {
+            "roleDefinitionId": format!("/subscriptions/{SPOKE}/providers/Microsoft.Authorization/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"),
+            "principalId": principal,
+        }});
+        if let Some(t) = principal_type {
+            b["properties"]["principalType"] = json!(t);
+        }
+        b
+    };
+    let put = |name: &'static str, b: Value| {
+        let (e, token, path) = (&e, &token, ra_path(&storage, name));
+        async move { e.call("PUT", &path, Some(token), Some(&b)).await }
+    };
+    let (s, b) = put("c1c1c1c1-0000-4000-8000-000000000001", body(GROUP_OID, Some("User"))).await;
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(b["error"]["code"], "UnmatchedPrincipalType");
+    assert_eq!(
+        b["error"]["message"],
+        format!(
+            "The PrincipalId '{GROUP_OID}' has type 'Group' , which is different from specified PrinciaplType 'User'."
+        )
+    );
+    let (s, b) = put("c1c1c1c1-0000-4000-8000-000000000001", body(GROUP_OID, Some("Group"))).await;
+    assert_eq!((s, b["properties"]["principalType"].as_str()), (201, Some("Group")), "{b}");
+    // Stored: GET and LIST return it.
+    let (s, b) = e.call("GET", &ra_path(&storage, "c1c1c1c1-0000-4000-8000-000000000001"), Some(&token), None).await;
+    assert_eq!((s, b["properties"]["principalType"].as_str()), (200, Some("Group")));
+    let list = format!(
+        "{storage}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=principalId%20eq%20'{GROUP_OID}'"
+    );
+    let (_, b) = e.call("GET", &list, Some(&token), None).await;
+    assert_eq!(b["value"][0]["properties"]["principalType"], "Group");
+    // A missing principalType is inferred; a wrong or unknown one is refused.
+    let (s, b) = put("c1c1c1c1-0000-4000-8000-000000000002", body(USER_OID, None)).await;
+    assert_eq!((s, b["properties"]["principalType"].as_str()), (201, Some("User")), "{b}");
+    let (s, b) = put("c1c1c1c1-0000-4000-8000-000000000003", body(KUBELET_OID, Some("User"))).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (400, Some("UnmatchedPrincipalType")));
+    assert!(b["error"]["message"].as_str().unwrap().contains("has type 'ServicePrincipal'"));
+    let (s, b) = put("c1c1c1c1-0000-4000-8000-000000000003", body(USER_OID, Some("Robot"))).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (400, Some("InvalidPrincipalType")));
     e.server.shutdown().await;
 }
 

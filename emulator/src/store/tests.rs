@@ -21,6 +21,7 @@ pub const LATE: &str = "30000000-0000-0000-0000-000000000007";
 pub const MG_OWNER: &str = "30000000-0000-0000-0000-000000000008";
 pub const TARGET: &str = "40000000-0000-0000-0000-000000000001";
 pub const TARGET2: &str = "40000000-0000-0000-0000-000000000002";
+pub const GROUP: &str = "40000000-0000-0000-0000-000000000003";
 pub const OWNER_ROLE: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
 pub const READER_ROLE: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 pub const ACR_PULL: &str = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
@@ -60,7 +61,8 @@ pub fn seed() -> Seed {
         ],
         "principals": [
             {"object_id": TARGET, "kind": "ServicePrincipal"},
-            {"object_id": TARGET2, "kind": "User"}
+            {"object_id": TARGET2, "kind": "User"},
+            {"object_id": GROUP, "kind": "Group", "display_name": "aks-admins"}
         ],
         "custom_roles": [
             {"id": CUSTOM_ROLE, "role_name": "RG Reader", "actions": ["*/read"], "assignable_scopes": ["/subscriptions/20000000-0000-0000-0000-000000000001/resourceGroups/rg"]}
@@ -209,7 +211,7 @@ fn changing_principal_scope_or_role_under_a_name_is_not_permitted() {
     s.put_role_assignment(Some(&a), ACR, N1, req(ACR_PULL, TARGET), t0()).unwrap();
     let msg = "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.";
     for (scope, r) in [
-        (ACR.to_string(), req(ACR_PULL, TARGET2)),
+        (ACR.to_string(), user_req(ACR_PULL, TARGET2)),
         (rg_scope(), req(ACR_PULL, TARGET)),
         (ACR.to_string(), req(READER_ROLE, TARGET)),
     ] {
@@ -255,6 +257,63 @@ fn principal_type_must_match_the_directory() {
     r.principal_type = Some("MSI".into());
     let e = s.put_role_assignment(Some(&caller(ADMIN)), ACR, N1, r, t0()).unwrap_err();
     assert_eq!(e.code, "InvalidPrincipalType");
+}
+
+#[test]
+fn principal_type_is_checked_for_groups_and_on_every_put() {
+    let mut s = store();
+    let a = caller(ADMIN);
+    let group = |t: Option<&str>| RaRequest { principal_type: t.map(String::from), ..req(ACR_PULL, GROUP) };
+    let e = s.put_role_assignment(Some(&a), ACR, N1, group(Some("User")), t0()).unwrap_err();
+    assert_eq!(
+        (e.status, e.code.as_str(), e.message),
+        (
+            400,
+            "UnmatchedPrincipalType",
+            format!(
+                "The PrincipalId '{GROUP}' has type 'Group' , which is different from specified PrinciaplType 'User'."
+            )
+        )
+    );
+    let (st, ra) = s.put_role_assignment(Some(&a), ACR, N1, group(Some("Group")), t0()).unwrap();
+    assert_eq!((st, ra.principal_type.as_str()), (201, "Group"));
+    // A re-PUT is checked too; one without a type keeps the stored one.
+    let e = s.put_role_assignment(Some(&a), ACR, N1, group(Some("ServicePrincipal")), t0()).unwrap_err();
+    assert_eq!(e.code, "UnmatchedPrincipalType");
+    let (st, ra) = s.put_role_assignment(Some(&a), ACR, N1, group(None), t0()).unwrap();
+    assert_eq!((st, ra.principal_type.as_str()), (200, "Group"));
+    // A group can be assigned as ForeignGroup; values are stored in their canonical spelling.
+    let (_, ra) = s.put_role_assignment(Some(&a), &rg_scope(), N2, group(Some("foreigngroup")), t0()).unwrap();
+    assert_eq!(ra.principal_type, "ForeignGroup");
+    let mut r = req(ACR_PULL, TARGET);
+    r.principal_type = Some("serviceprincipal".into());
+    let (_, ra) =
+        s.put_role_assignment(Some(&a), &sub_scope(), "a0000000-0000-0000-0000-000000000003", r, t0()).unwrap();
+    assert_eq!(ra.principal_type, "ServicePrincipal");
+    // With the lookup skipped, an unknown principal keeps the sent type.
+    s.state.settings.principal_type_skips_replication_check = true;
+    let unknown = "77777777-7777-7777-7777-777777777777";
+    let r = RaRequest { principal_type: Some("Group".into()), ..req(ACR_PULL, unknown) };
+    let (_, ra) = s.put_role_assignment(Some(&a), ACR, "a0000000-0000-0000-0000-000000000004", r, t0()).unwrap();
+    assert_eq!(ra.principal_type, "Group");
+}
+
+#[test]
+fn seeded_assignments_follow_the_principal_type_rules() {
+    let with_ra = |ra: serde_json::Value| {
+        let mut v = serde_json::to_value(seed()).unwrap();
+        v["role_assignments"] = json!([ra]);
+        Store::from_seed(&serde_json::from_value(v).unwrap(), t0()).map(|s| s.state.role_assignments)
+    };
+    let base = json!({"scope": sub_scope(), "role_definition_name": "Reader", "principal_id": GROUP});
+    assert_eq!(with_ra(base.clone()).unwrap()[0].principal_type, "Group", "inferred from the directory");
+    let mut ra = base.clone();
+    ra["principal_type"] = json!("User");
+    let e = with_ra(ra).unwrap_err();
+    assert!(e.contains("has type 'Group'"), "{e}");
+    let mut ra = base;
+    ra["principal_type"] = json!("MSI");
+    assert!(with_ra(ra).unwrap_err().contains("'MSI' is not valid"));
 }
 
 #[test]

@@ -291,6 +291,45 @@ async fn principal_type_is_checked_against_the_directory() {
 }
 
 #[tokio::test]
+async fn role_assignment_ids_get_canonical_casing_where_arm_knows_it() {
+    let (e, token) = emu().await;
+    let canonical = format!(
+        "/subscriptions/{SPOKE}/resourceGroups/rg-spoke-aks/providers/Microsoft.Storage/storageAccounts/stspokedata"
+    );
+    let lower = canonical.to_lowercase();
+    let name = "c2c2c2c2-0000-4000-8000-000000000001";
+    let body = json!({"properties": {
+        "roleDefinitionId": format!("/subscriptions/{SPOKE}/providers/Microsoft.Authorization/roleDefinitions/{ACR_PULL}"),
+        "principalId": USER_OID,
+    }});
+    let expected_id = format!("{canonical}/providers/Microsoft.Authorization/roleAssignments/{name}");
+    let (s, b) = e.call("PUT", &ra_path(&lower, name), Some(&token), Some(&body)).await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(
+        (b["id"].as_str(), b["properties"]["scope"].as_str()),
+        (Some(expected_id.as_str()), Some(canonical.as_str()))
+    );
+    let (s, b) = e.call("GET", &ra_path(&lower, name), Some(&token), None).await;
+    assert_eq!((s, b["id"].as_str()), (200, Some(expected_id.as_str())));
+    let list =
+        format!("{lower}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=atScope()");
+    let (_, b) = e.call("GET", &list, Some(&token), None).await;
+    let listed = b["value"].as_array().unwrap().iter().find(|v| v["name"] == name).expect("listed");
+    assert_eq!(
+        (listed["id"].as_str(), listed["properties"]["scope"].as_str()),
+        (Some(expected_id.as_str()), Some(canonical.as_str()))
+    );
+    // A subscription scope has no other spelling: the request's is echoed.
+    let upper_sub = format!("/subscriptions/{}", SPOKE.to_uppercase());
+    let name = "c2c2c2c2-0000-4000-8000-000000000002";
+    let (s, b) = e.call("PUT", &ra_path(&upper_sub, name), Some(&token), Some(&body)).await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["properties"]["scope"], upper_sub);
+    assert_eq!(b["id"], format!("{upper_sub}/providers/Microsoft.Authorization/roleAssignments/{name}"));
+    e.server.shutdown().await;
+}
+
+#[tokio::test]
 async fn paging_with_next_link() {
     let (e, token) = emu().await;
     let (s, _) = e.admin("PUT", "/settings", Some(&json!({"role_assignment_page_size": 2}))).await;

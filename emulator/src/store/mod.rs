@@ -295,7 +295,7 @@ pub struct RoleDefinition {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoleAssignment {
     pub name: String,
-    /// Scope as the creator sent it, with one leading slash.
+    /// Scope with one leading slash, in the spelling ARM answers with ([`Store::canonical_scope`]).
     pub scope: String,
     /// Role GUID (lower case).
     pub role_definition_guid: String,
@@ -535,6 +535,45 @@ impl Store {
             }
         }
         false
+    }
+
+    /// The spelling ARM answers with for a role assignment scope. A resource group, or a
+    /// scope inside one, is spelled as seeded: `/subscriptions/{sub}/resourceGroups/{rg}`,
+    /// then the id of the deepest known resource (seeded resource or subnet, cluster,
+    /// user-assigned identity) the scope is at or below, then the rest as requested.
+    /// Other scopes (tenant root, management groups, subscriptions) echo the request.
+    pub fn canonical_scope(&self, scope: &Scope, raw: &str) -> String {
+        let (Some(sub), Some(rg)) = (scope.subscription(), scope.resource_group()) else {
+            return ids::with_leading_slash(raw);
+        };
+        let (Some(sub), Some(rg)) = (self.subscription(sub), self.resource_group(sub, rg)) else {
+            return ids::with_leading_slash(raw);
+        };
+        let requested = ids::segments(raw);
+        // Segments after `subscriptions/{s}/resourceGroups/{rg}`.
+        let below_rg = requested.get(4..).unwrap_or_default();
+        let scope_key = scope.key_segments();
+        let known = self
+            .state
+            .resources
+            .iter()
+            .map(|r| r.id.clone())
+            .chain(self.state.clusters.iter().map(|c| c.id.clone()))
+            .chain(self.state.identities.iter().map(Identity::id));
+        let mut best: Vec<String> = Vec::new();
+        for id in known {
+            let Ok(known_scope) = Scope::parse(&id) else { continue };
+            let known_key = known_scope.key_segments();
+            if known_key.len() > 4 + best.len() && scope_key.starts_with(&known_key) {
+                best = ids::segments(&id).get(4..).unwrap_or_default().iter().map(|s| s.to_string()).collect();
+            }
+        }
+        let mut out = format!("/subscriptions/{}/resourceGroups/{}", sub.id, rg.name);
+        for seg in best.iter().map(String::as_str).chain(below_rg.iter().skip(best.len()).copied()) {
+            out.push('/');
+            out.push_str(seg);
+        }
+        out
     }
 
     /// The scope and its ancestors, nearest first, including the management groups

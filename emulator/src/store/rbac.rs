@@ -347,7 +347,7 @@ impl Store {
 
         let ra = RoleAssignment {
             name,
-            scope: ids::with_leading_slash(scope_raw),
+            scope: self.canonical_scope(&scope, scope_raw),
             role_definition_guid: role_guid,
             principal_id,
             principal_type,

@@ -287,7 +287,7 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
         .to_string();
         store.state.role_assignments.push(RoleAssignment {
             name,
-            scope: ids::with_leading_slash(&ra.scope),
+            scope: store.canonical_scope(&scope, &ra.scope),
             role_definition_guid: guid,
             principal_id: ra.principal_id.to_ascii_lowercase(),
             principal_type,

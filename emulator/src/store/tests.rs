@@ -132,13 +132,14 @@ fn create_then_identical_put_then_update_description() {
 }
 
 #[test]
-fn ids_are_case_insensitive_and_scope_casing_is_kept() {
+fn ids_are_case_insensitive_and_scopes_get_the_seeded_spelling() {
     let mut s = store();
     let a = caller(ADMIN);
     let scope = format!("subscriptions/{SUB}/resourcegroups/RG");
     let (st, ra) = s.put_role_assignment(Some(&a), &scope, N1, req(OWNER_ROLE, TARGET), t0()).unwrap();
     assert_eq!(st, 201);
-    assert_eq!(ra.scope, format!("/subscriptions/{SUB}/resourcegroups/RG"));
+    assert_eq!(ra.scope, rg_scope());
+    assert_eq!(ra.id(), format!("{}/providers/Microsoft.Authorization/roleAssignments/{N1}", rg_scope()));
     // Same assignment, different casing everywhere: an identical re-PUT.
     let mut r = req(&OWNER_ROLE.to_uppercase(), &TARGET.to_uppercase());
     r.role_definition_id = format!("/providers/Microsoft.Authorization/roleDefinitions/{}", OWNER_ROLE.to_uppercase());
@@ -154,6 +155,30 @@ fn ids_are_case_insensitive_and_scope_casing_is_kept() {
     assert_eq!(st, 200);
     let got = s.get_role_assignment(&a, &format!("/SUBSCRIPTIONS/{SUB}/RESOURCEGROUPS/rg"), N1).unwrap();
     assert_eq!(got.name, N1);
+}
+
+#[test]
+fn canonical_scope_spelling() {
+    let s = store();
+    let canon = |raw: &str| s.canonical_scope(&Scope::parse(raw).unwrap(), raw);
+    // Resource groups and known resources (seeded, derived subnets, identities) take the seeded spelling.
+    assert_eq!(canon(&ACR.to_lowercase()), ACR);
+    assert_eq!(canon(&SUBNET.to_uppercase().replace("SUBSCRIPTIONS", "subscriptions")), SUBNET);
+    let id1 = format!(
+        "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1"
+    );
+    assert_eq!(canon(&id1.to_lowercase()), id1);
+    // Below the deepest known resource, the request's spelling stays.
+    assert_eq!(
+        canon(&format!("{}/federatedIdentityCredentials/FIC1", id1.to_lowercase())),
+        format!("{id1}/federatedIdentityCredentials/FIC1")
+    );
+    // Subscriptions, management groups and the root echo the request.
+    let upper_sub = format!("subscriptions/{}", SUB.to_uppercase());
+    assert_eq!(canon(&upper_sub), format!("/{upper_sub}"));
+    let mg = "/providers/microsoft.management/managementgroups/MG-ROOT";
+    assert_eq!(canon(mg), mg);
+    assert_eq!(canon("/"), "/");
 }
 
 #[test]

@@ -329,6 +329,47 @@ async fn role_assignment_ids_get_canonical_casing_where_arm_knows_it() {
     e.server.shutdown().await;
 }
 
+/// Two emulators in one process: the ARM rate-limit budget, fault rules and the store
+/// are per instance.
+#[tokio::test]
+async fn two_emulators_in_one_process_share_nothing() {
+    let (a, token_a) = emu().await;
+    let (b, token_b) = emu().await;
+    let reads_left = |resp: &reqwest::Response| -> u64 {
+        resp.headers()["x-ms-ratelimit-remaining-subscription-reads"].to_str().unwrap().parse().unwrap()
+    };
+    for _ in 0..3 {
+        let resp = a.client.get(a.url(&cluster_path())).bearer_auth(&token_a).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    // B's first ARM read starts from a full budget, whatever A has used. (An hour boundary
+    // between the two only resets a budget, so this holds then too.)
+    let resp = b.client.get(b.url(&cluster_path())).bearer_auth(&token_b).send().await.unwrap();
+    assert_eq!(reads_left(&resp), 11_999);
+
+    let (s, _) = a.admin("POST", "/faults", Some(&json!({"path_contains": "managedClusters", "status": 503}))).await;
+    assert_eq!(s, 201);
+    let (s, _) = a.call("GET", &cluster_path(), Some(&token_a), None).await;
+    assert_eq!(s, 503);
+    let (s, _) = b.call("GET", &cluster_path(), Some(&token_b), None).await;
+    assert_eq!(s, 200, "A's fault rule does not apply to B");
+
+    let name = "c3c3c3c3-0000-4000-8000-000000000001";
+    let (s, _) = a
+        .call(
+            "PUT",
+            &ra_path(&acr(), name),
+            Some(&token_a),
+            Some(&ra_body("8311e382-0749-4cb8-b61a-304f252e45ec", KUBELET_OID)),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, _) = b.call("GET", &ra_path(&acr(), name), Some(&token_b), None).await;
+    assert_eq!(s, 404, "A's role assignment is not in B's store");
+    a.server.shutdown().await;
+    b.server.shutdown().await;
+}
+
 #[tokio::test]
 async fn paging_with_next_link() {
     let (e, token) = emu().await;

@@ -24,7 +24,7 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
         custom_roles: Vec::new(),
         role_assignments: Vec::new(),
         settings: seed.settings.clone(),
-        k8s: crate::k8s::K8sState::new(now),
+        k8s: K8sState::new(now),
     };
 
     if seed.tenants.is_empty() {

@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use aksid_emulator::app::lock;
 use base64::Engine;
 use common::{start_with, Emu};
 use serde_json::{json, Value};
@@ -43,6 +44,15 @@ fn ra_body(role: &str, principal: &str) -> Value {
         "principalId": principal,
         "principalType": "ServicePrincipal",
     }})
+}
+
+/// Poll `cond` until it holds, for at most 10 s: a bounded wait on an event, not a fixed sleep.
+async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
 }
 
 async fn emu() -> (Emu, String) {
@@ -463,12 +473,24 @@ async fn faults_request_log_and_counters() {
     let (s, _) = e.call("GET", &cluster_path(), Some(&token), None).await;
     assert_eq!(s, 200, "count 1: only the first request is dropped");
 
-    // Latency only.
-    e.admin("POST", "/faults", Some(&json!({"path_contains": "k8s/version", "latency_ms": 150}))).await;
-    let t = std::time::Instant::now();
+    // Latency only: the request is held, then answered by the service itself. The
+    // emulator's own record of the request shows the rule acted and how long it held it
+    // (at least latency_ms, since the delay is a sleep inside the timed span).
+    let (_, rule) = e.admin("POST", "/faults", Some(&json!({"path_contains": "k8s/version", "latency_ms": 150}))).await;
+    let (_, before) = e.admin("GET", "/requests", None).await;
+    let since = before.as_array().unwrap().last().map_or(0, |r| r["seq"].as_u64().unwrap());
     let resp = e.client.get(e.url("/k8s/version")).bearer_auth(K8S_TOKEN).send().await.unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(t.elapsed() >= Duration::from_millis(150));
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["gitVersion"], "v1.31.2", "passed on to the Kubernetes API");
+    let (_, log) = e.admin("GET", &format!("/requests?since={since}"), None).await;
+    let entry = &log.as_array().unwrap()[..];
+    assert_eq!(entry.len(), 1, "{log}");
+    assert_eq!((entry[0]["path"].as_str(), entry[0]["injected"].as_bool()), (Some("/k8s/version"), Some(true)));
+    assert!(entry[0]["duration_ms"].as_u64().unwrap() >= 150, "{}", entry[0]);
+    let (_, faults) = e.admin("GET", "/faults", None).await;
+    let r = faults["value"].as_array().unwrap().iter().find(|r| r["id"] == rule["id"]).unwrap();
+    assert_eq!((r["matched"].as_u64(), r["injected"].as_u64()), (Some(1), Some(1)));
     e.admin("DELETE", "/requests", None).await;
     let (_, log) = e.admin("GET", "/requests", None).await;
     assert!(log.as_array().unwrap().is_empty());
@@ -478,7 +500,8 @@ async fn faults_request_log_and_counters() {
 #[tokio::test]
 async fn uami_fic_and_workload_identity_token_exchange() {
     let (e, token) = emu().await;
-    e.admin("PUT", "/settings", Some(&json!({"principal_replication_delay_secs": 3600, "fic_write_latency_ms": 300})))
+    // Each FIC write holds its identity for 1 s, so a second write overlaps the first.
+    e.admin("PUT", "/settings", Some(&json!({"principal_replication_delay_secs": 3600, "fic_write_latency_ms": 1000})))
         .await;
     let uami = format!("/subscriptions/{SPOKE}/resourceGroups/rg-spoke-aks/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-payments");
     let (s, i) = e
@@ -519,16 +542,17 @@ async fn uami_fic_and_workload_identity_token_exchange() {
     let (p1, b1) = fic("fic-payments", "system:serviceaccount:payments:api");
     let (p2, b2) = fic("fic-payments-worker", "system:serviceaccount:payments:worker");
     let (r1, r2) = tokio::join!(e.call("PUT", &p1, Some(&token), Some(&b1)), async {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The second write starts once the first one is in flight on the identity.
+        wait_for("the first FIC write to be in flight", || !lock(&e.server.app.fic_inflight).is_empty()).await;
         e.call("PUT", &p2, Some(&token), Some(&b2)).await
     });
     assert_eq!(r1.0, 201, "{}", r1.1);
     assert_eq!(r2.0, 409, "{}", r2.1);
     assert_eq!(r2.1["error"]["code"], "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity");
     // Sequential retry works.
+    e.admin("PUT", "/settings", Some(&json!({"fic_write_latency_ms": 0}))).await;
     let (s, _) = e.call("PUT", &p2, Some(&token), Some(&b2)).await;
     assert_eq!(s, 201);
-    e.admin("PUT", "/settings", Some(&json!({"fic_write_latency_ms": 0}))).await;
 
     // Token exchange with a service-account assertion.
     let assertion = |sub: &str| {

@@ -1,7 +1,7 @@
 # The two commands a new contributor needs: `make demo` and `make test`.
 CARGO ?= cargo
 
-.PHONY: all tools build release demo test lint fmt bench clean
+.PHONY: all tools build release demo test lint check-cycles fmt bench clean
 
 all: build
 
@@ -17,9 +17,15 @@ release:
 demo: tools release          ## Terraform drives the provider end to end (offline, with the emulator)
 	scripts/demo.sh
 
-lint:
+lint: check-cycles
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Crate src dirs whose top-level modules must not import each other in a cycle.
+CYCLE_CHECKED_SRC ?= emulator/src
+
+check-cycles:                ## no `use crate::…` cycles between top-level modules
+	python3 scripts/check-module-cycles.py $(CYCLE_CHECKED_SRC)
 
 test: tools lint             ## everything CI runs
 	$(CARGO) build --workspace --bins

@@ -1,137 +1,25 @@
 //! The admin API at `/_admin` (loopback only, no authentication): fault rules,
 //! the request log and counters, out-of-band changes, settings, state dump, reset.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
-use axum::middleware::Next;
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use crate::app::{lock, App};
 use crate::errors::{json_response, ArmError};
-use crate::faults::{DropConnection, FaultSpec, Injected};
+use crate::faults::FaultSpec;
 use crate::ids;
+use crate::reqlog::LogEntry;
 use crate::store::rbac::RaRequest;
 use crate::store::{FederatedSubject, Principal, PrincipalKind, Settings};
-use crate::util::{is_guid, rfc3339_ms};
-
-/// Response extension: the object id of the authenticated caller.
-#[derive(Debug, Clone)]
-pub struct CallerOid(pub String);
-
-#[derive(Debug, Clone, Serialize)]
-pub struct LogEntry {
-    pub seq: u64,
-    pub time: String,
-    pub method: String,
-    pub path: String,
-    pub query: Option<String>,
-    pub status: u16,
-    pub duration_ms: u64,
-    pub injected: bool,
-    pub dropped: bool,
-    pub caller_oid: Option<String>,
-    pub route: &'static str,
-}
-
-/// Ring buffer of recent requests plus counters by method + route kind + status.
-#[derive(Debug, Default)]
-pub struct RequestLog {
-    next_seq: u64,
-    pub entries: std::collections::VecDeque<LogEntry>,
-    pub counters: BTreeMap<String, u64>,
-}
-
-pub const LOG_CAPACITY: usize = 10_000;
-
-impl RequestLog {
-    pub fn push(&mut self, mut e: LogEntry) {
-        self.next_seq += 1;
-        e.seq = self.next_seq;
-        *self.counters.entry(format!("{} {} {}", e.method, e.route, e.status)).or_insert(0) += 1;
-        if self.entries.len() >= LOG_CAPACITY {
-            self.entries.pop_front();
-        }
-        self.entries.push_back(e);
-    }
-}
-
-/// Coarse route classification used in the log and the counters.
-pub fn route_kind(path: &str) -> &'static str {
-    let p = path.to_ascii_lowercase();
-    if p.starts_with("/_admin") {
-        "admin"
-    } else if p.starts_with("/k8s") {
-        "kubernetes"
-    } else if p.starts_with("/msi/") {
-        "managed_identity_token"
-    } else if p.contains("/oauth2/") {
-        "token"
-    } else if p.contains("/providers/microsoft.authorization/roleassignments") {
-        "role_assignment"
-    } else if p.contains("/providers/microsoft.authorization/roledefinitions") {
-        "role_definition"
-    } else if p.contains("/federatedidentitycredentials") {
-        "federated_identity_credential"
-    } else if p.contains("/providers/microsoft.managedidentity/userassignedidentities") {
-        "user_assigned_identity"
-    } else if p.contains("/providers/microsoft.containerservice/managedclusters") {
-        "managed_cluster"
-    } else if p.contains("/providers/") {
-        "resource"
-    } else if p.contains("/resourcegroups") {
-        "resource_group"
-    } else if p.starts_with("/subscriptions") {
-        "subscription"
-    } else {
-        "unknown"
-    }
-}
-
-/// Middleware: record every non-admin request in the log (and the stderr log).
-pub async fn record(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let now = OffsetDateTime::now_utc();
-    let method = req.method().to_string();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().map(String::from);
-    let resp = next.run(req).await;
-    if path.starts_with("/_admin") {
-        return resp;
-    }
-    let dropped = resp.extensions().get::<DropConnection>().is_some();
-    let entry = LogEntry {
-        seq: 0,
-        time: rfc3339_ms(now),
-        method: method.clone(),
-        route: route_kind(&path),
-        path: path.clone(),
-        query,
-        status: if dropped { 0 } else { resp.status().as_u16() },
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        injected: resp.extensions().get::<Injected>().is_some(),
-        dropped,
-        caller_oid: resp.extensions().get::<CallerOid>().map(|c| c.0.clone()),
-    };
-    tracing::info!(
-        method = %entry.method,
-        path = %entry.path,
-        status = entry.status,
-        ms = entry.duration_ms,
-        injected = entry.injected,
-        "request"
-    );
-    lock(&app.log).push(entry);
-    resp
-}
+use crate::util::is_guid;
 
 fn bad(msg: impl Into<String>) -> Response {
     json_response(400, &json!({"error": {"code": "BadRequest", "message": msg.into()}}))
@@ -426,7 +314,7 @@ async fn put_settings(State(app): State<Arc<App>>, body: Bytes) -> Response {
     }
     let result = app.write(|s| {
         let mut current = serde_json::to_value(s.settings()).map_err(|e| e.to_string())?;
-        crate::k8s::objects::merge_patch(&mut current, &patch);
+        crate::store::k8s::merge_patch(&mut current, &patch);
         let new: Settings = serde_json::from_value(current).map_err(|e| format!("invalid settings: {e}"))?;
         if new.role_assignment_page_size == 0 {
             return Err("role_assignment_page_size must be at least 1".to_string());

@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 
 use crate::app::App;
 use crate::errors::{json_response, AadError, ArmError};
+use crate::reqlog::CallerOid;
 use crate::store::{Caller, Principal, Store};
 use crate::util::{aad_timestamp, b64url, b64url_decode, unix};
 
@@ -355,7 +356,7 @@ pub async fn token_endpoint(State(app): State<Arc<App>>, Path(tenant): Path<Stri
                     "access_token": token,
                 }),
             ));
-            resp.extensions_mut().insert(crate::admin::CallerOid(oid));
+            resp.extensions_mut().insert(CallerOid(oid));
             resp
         }
         Err(e) => no_store(e.into_response()),
@@ -419,12 +420,15 @@ pub async fn msi_endpoint(State(app): State<Arc<App>>, headers: HeaderMap, RawQu
                     "client_id": p.app_id.clone().unwrap_or_default(),
                 }),
             );
-            resp.extensions_mut().insert(crate::admin::CallerOid(p.object_id));
+            resp.extensions_mut().insert(CallerOid(p.object_id));
             no_store(resp)
         }
         Err(msg) => msi_error(400, msg),
     }
 }
+
+#[cfg(test)]
+mod token_tests;
 
 #[cfg(test)]
 mod tests {

@@ -1,17 +1,11 @@
 //! Fault injection: rules registered through `POST /_admin/faults` that delay,
 //! fail or drop matching requests before they reach the emulated services.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::app::{lock, App};
 use crate::errors::{json_response, AadError, ArmError, K8sError};
 
 /// Response extension: this response was produced by a fault rule.
@@ -224,38 +218,6 @@ pub fn fault_response(path: &str, a: &Action) -> Response {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
     }
-    resp.extensions_mut().insert(Injected);
-    resp
-}
-
-/// Middleware: apply the first matching fault rule (admin paths are exempt).
-pub async fn inject(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
-    if path.starts_with("/_admin") {
-        return next.run(req).await;
-    }
-    let target = match req.uri().query() {
-        Some(q) => format!("{path}?{q}"),
-        None => path.clone(),
-    };
-    let action = lock(&app.faults).decide(req.method().as_str(), &target, &mut crate::util::random_unit);
-    let Some(a) = action else {
-        return next.run(req).await;
-    };
-    if a.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(a.latency_ms)).await;
-    }
-    if a.drop_connection {
-        let mut resp = Response::new(axum::body::Body::empty());
-        resp.extensions_mut().insert(DropConnection);
-        resp.extensions_mut().insert(Injected);
-        return resp;
-    }
-    if a.status.is_some() {
-        return fault_response(&path, &a);
-    }
-    // Latency-only rule: pass the request on.
-    let mut resp = next.run(req).await;
     resp.extensions_mut().insert(Injected);
     resp
 }

@@ -2,9 +2,16 @@
 //! Entra ID and Kubernetes REST contracts the aksid Terraform provider uses, so
 //! its acceptance tests (and users' modules) run without Azure.
 //!
-//! Layout: pure state and rules live in [`store`] (and [`k8s::objects`]); the
-//! HTTP layers ([`arm`], [`entra`], [`k8s`], [`admin`]) parse requests and render
-//! responses; [`server`] wires them together behind TLS ([`tls`]).
+//! Layout, in layers (a module only uses modules of lower layers, so the
+//! `use crate::…` graph between top-level modules has no cycle; `make check-cycles`
+//! keeps it that way):
+//! 1. leaves: [`util`], [`errors`], [`ids`], [`settings`], [`reqlog`] (request log
+//!    types), [`faults`] (fault rules), [`tls`];
+//! 2. [`seed`] (the seed format), then [`store`]: pure state and rules, including the
+//!    Kubernetes objects ([`store::k8s`]);
+//! 3. [`app`]: one emulator instance's state (store, faults, log, rate budget);
+//! 4. the HTTP layers: [`entra`], [`arm`], [`k8s`], [`admin`], and [`middleware`];
+//! 5. [`server`] wires them together behind TLS.
 
 pub mod admin;
 pub mod app;
@@ -14,8 +21,11 @@ pub mod errors;
 pub mod faults;
 pub mod ids;
 pub mod k8s;
+pub mod middleware;
+pub mod reqlog;
 pub mod seed;
 pub mod server;
+pub mod settings;
 pub mod store;
 pub mod tls;
 pub mod util;

@@ -67,9 +67,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/k8s/{*rest}", any(crate::k8s::handle))
         .nest("/_admin", crate::admin::router())
         .fallback(crate::arm::handle)
-        .layer(from_fn_with_state(app.clone(), crate::faults::inject))
+        .layer(from_fn_with_state(app.clone(), crate::middleware::inject))
         .layer(from_fn_with_state(app.clone(), crate::arm::headers_middleware))
-        .layer(from_fn_with_state(app.clone(), crate::admin::record))
+        .layer(from_fn_with_state(app.clone(), crate::middleware::record))
         .with_state(app)
 }
 

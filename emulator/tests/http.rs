@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use aksid_emulator::app::lock;
 use base64::Engine;
 use common::{start_with, Emu};
 use serde_json::{json, Value};
@@ -18,6 +19,8 @@ const TF_SECRET: &str = "emulator-terraform-secret";
 const KUBELET_OID: &str = "dd045a39-4adf-491f-be2d-1611bf4e408e";
 const ACR_PULL: &str = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
 const K8S_TOKEN: &str = "emulator-kubernetes-token-aks-spoke";
+const GROUP_OID: &str = "a415012c-a49e-4e6c-9677-ec9ba59c1131";
+const USER_OID: &str = "ec279bd3-97ca-4f76-8cfb-3a3489755f1a";
 
 fn example_seed() -> Value {
     serde_json::from_str(include_str!("../examples/seed.json")).unwrap()
@@ -41,6 +44,15 @@ fn ra_body(role: &str, principal: &str) -> Value {
         "principalId": principal,
         "principalType": "ServicePrincipal",
     }})
+}
+
+/// Poll `cond` until it holds, for at most 10 s: a bounded wait on an event, not a fixed sleep.
+async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
 }
 
 async fn emu() -> (Emu, String) {
@@ -239,6 +251,136 @@ async fn role_assignment_lifecycle_over_http() {
 }
 
 #[tokio::test]
+async fn principal_type_is_checked_against_the_directory() {
+    let (e, token) = emu().await;
+    let storage = format!(
+        "/subscriptions/{SPOKE}/resourceGroups/rg-spoke-aks/providers/Microsoft.Storage/storageAccounts/stspokedata"
+    );
+    let body = |principal: &str, principal_type: Option<&str>| {
+        let mut b = json!({"properties": {
+            "roleDefinitionId": format!("/subscriptions/{SPOKE}/providers/Microsoft.Authorization/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"),
+            "principalId": principal,
+        }});
+        if let Some(t) = principal_type {
+            b["properties"]["principalType"] = json!(t);
+        }
+        b
+    };
+    let put = |name: &'static str, b: Value| {
+        let (e, token, path) = (&e, &token, ra_path(&storage, name));
+        async move { e.call("PUT", &path, Some(token), Some(&b)).await }
+    };
+    let (s, b) = put("c1c1c1c1-0000-4000-8000-000000000001", body(GROUP_OID, Some("User"))).await;
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(b["error"]["code"], "UnmatchedPrincipalType");
+    assert_eq!(
+        b["error"]["message"],
+        format!(
+            "The PrincipalId '{GROUP_OID}' has type 'Group' , which is different from specified PrinciaplType 'User'."
+        )
+    );
+    let (s, b) = put("c1c1c1c1-0000-4000-8000-000000000001", body(GROUP_OID, Some("Group"))).await;
+    assert_eq!((s, b["properties"]["principalType"].as_str()), (201, Some("Group")), "{b}");
+    // Stored: GET and LIST return it.
+    let (s, b) = e.call("GET", &ra_path(&storage, "c1c1c1c1-0000-4000-8000-000000000001"), Some(&token), None).await;
+    assert_eq!((s, b["properties"]["principalType"].as_str()), (200, Some("Group")));
+    let list = format!(
+        "{storage}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=principalId%20eq%20'{GROUP_OID}'"
+    );
+    let (_, b) = e.call("GET", &list, Some(&token), None).await;
+    assert_eq!(b["value"][0]["properties"]["principalType"], "Group");
+    // A missing principalType is inferred; a wrong or unknown one is refused.
+    let (s, b) = put("c1c1c1c1-0000-4000-8000-000000000002", body(USER_OID, None)).await;
+    assert_eq!((s, b["properties"]["principalType"].as_str()), (201, Some("User")), "{b}");
+    let (s, b) = put("c1c1c1c1-0000-4000-8000-000000000003", body(KUBELET_OID, Some("User"))).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (400, Some("UnmatchedPrincipalType")));
+    assert!(b["error"]["message"].as_str().unwrap().contains("has type 'ServicePrincipal'"));
+    let (s, b) = put("c1c1c1c1-0000-4000-8000-000000000003", body(USER_OID, Some("Robot"))).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (400, Some("InvalidPrincipalType")));
+    e.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn role_assignment_ids_get_canonical_casing_where_arm_knows_it() {
+    let (e, token) = emu().await;
+    let canonical = format!(
+        "/subscriptions/{SPOKE}/resourceGroups/rg-spoke-aks/providers/Microsoft.Storage/storageAccounts/stspokedata"
+    );
+    let lower = canonical.to_lowercase();
+    let name = "c2c2c2c2-0000-4000-8000-000000000001";
+    let body = json!({"properties": {
+        "roleDefinitionId": format!("/subscriptions/{SPOKE}/providers/Microsoft.Authorization/roleDefinitions/{ACR_PULL}"),
+        "principalId": USER_OID,
+    }});
+    let expected_id = format!("{canonical}/providers/Microsoft.Authorization/roleAssignments/{name}");
+    let (s, b) = e.call("PUT", &ra_path(&lower, name), Some(&token), Some(&body)).await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(
+        (b["id"].as_str(), b["properties"]["scope"].as_str()),
+        (Some(expected_id.as_str()), Some(canonical.as_str()))
+    );
+    let (s, b) = e.call("GET", &ra_path(&lower, name), Some(&token), None).await;
+    assert_eq!((s, b["id"].as_str()), (200, Some(expected_id.as_str())));
+    let list =
+        format!("{lower}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=atScope()");
+    let (_, b) = e.call("GET", &list, Some(&token), None).await;
+    let listed = b["value"].as_array().unwrap().iter().find(|v| v["name"] == name).expect("listed");
+    assert_eq!(
+        (listed["id"].as_str(), listed["properties"]["scope"].as_str()),
+        (Some(expected_id.as_str()), Some(canonical.as_str()))
+    );
+    // A subscription scope has no other spelling: the request's is echoed.
+    let upper_sub = format!("/subscriptions/{}", SPOKE.to_uppercase());
+    let name = "c2c2c2c2-0000-4000-8000-000000000002";
+    let (s, b) = e.call("PUT", &ra_path(&upper_sub, name), Some(&token), Some(&body)).await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["properties"]["scope"], upper_sub);
+    assert_eq!(b["id"], format!("{upper_sub}/providers/Microsoft.Authorization/roleAssignments/{name}"));
+    e.server.shutdown().await;
+}
+
+/// Two emulators in one process: the ARM rate-limit budget, fault rules and the store
+/// are per instance.
+#[tokio::test]
+async fn two_emulators_in_one_process_share_nothing() {
+    let (a, token_a) = emu().await;
+    let (b, token_b) = emu().await;
+    let reads_left = |resp: &reqwest::Response| -> u64 {
+        resp.headers()["x-ms-ratelimit-remaining-subscription-reads"].to_str().unwrap().parse().unwrap()
+    };
+    for _ in 0..3 {
+        let resp = a.client.get(a.url(&cluster_path())).bearer_auth(&token_a).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    // B's first ARM read starts from a full budget, whatever A has used. (An hour boundary
+    // between the two only resets a budget, so this holds then too.)
+    let resp = b.client.get(b.url(&cluster_path())).bearer_auth(&token_b).send().await.unwrap();
+    assert_eq!(reads_left(&resp), 11_999);
+
+    let (s, _) = a.admin("POST", "/faults", Some(&json!({"path_contains": "managedClusters", "status": 503}))).await;
+    assert_eq!(s, 201);
+    let (s, _) = a.call("GET", &cluster_path(), Some(&token_a), None).await;
+    assert_eq!(s, 503);
+    let (s, _) = b.call("GET", &cluster_path(), Some(&token_b), None).await;
+    assert_eq!(s, 200, "A's fault rule does not apply to B");
+
+    let name = "c3c3c3c3-0000-4000-8000-000000000001";
+    let (s, _) = a
+        .call(
+            "PUT",
+            &ra_path(&acr(), name),
+            Some(&token_a),
+            Some(&ra_body("8311e382-0749-4cb8-b61a-304f252e45ec", KUBELET_OID)),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, _) = b.call("GET", &ra_path(&acr(), name), Some(&token_b), None).await;
+    assert_eq!(s, 404, "A's role assignment is not in B's store");
+    a.server.shutdown().await;
+    b.server.shutdown().await;
+}
+
+#[tokio::test]
 async fn paging_with_next_link() {
     let (e, token) = emu().await;
     let (s, _) = e.admin("PUT", "/settings", Some(&json!({"role_assignment_page_size": 2}))).await;
@@ -331,12 +473,24 @@ async fn faults_request_log_and_counters() {
     let (s, _) = e.call("GET", &cluster_path(), Some(&token), None).await;
     assert_eq!(s, 200, "count 1: only the first request is dropped");
 
-    // Latency only.
-    e.admin("POST", "/faults", Some(&json!({"path_contains": "k8s/version", "latency_ms": 150}))).await;
-    let t = std::time::Instant::now();
+    // Latency only: the request is held, then answered by the service itself. The
+    // emulator's own record of the request shows the rule acted and how long it held it
+    // (at least latency_ms, since the delay is a sleep inside the timed span).
+    let (_, rule) = e.admin("POST", "/faults", Some(&json!({"path_contains": "k8s/version", "latency_ms": 150}))).await;
+    let (_, before) = e.admin("GET", "/requests", None).await;
+    let since = before.as_array().unwrap().last().map_or(0, |r| r["seq"].as_u64().unwrap());
     let resp = e.client.get(e.url("/k8s/version")).bearer_auth(K8S_TOKEN).send().await.unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(t.elapsed() >= Duration::from_millis(150));
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["gitVersion"], "v1.31.2", "passed on to the Kubernetes API");
+    let (_, log) = e.admin("GET", &format!("/requests?since={since}"), None).await;
+    let entry = &log.as_array().unwrap()[..];
+    assert_eq!(entry.len(), 1, "{log}");
+    assert_eq!((entry[0]["path"].as_str(), entry[0]["injected"].as_bool()), (Some("/k8s/version"), Some(true)));
+    assert!(entry[0]["duration_ms"].as_u64().unwrap() >= 150, "{}", entry[0]);
+    let (_, faults) = e.admin("GET", "/faults", None).await;
+    let r = faults["value"].as_array().unwrap().iter().find(|r| r["id"] == rule["id"]).unwrap();
+    assert_eq!((r["matched"].as_u64(), r["injected"].as_u64()), (Some(1), Some(1)));
     e.admin("DELETE", "/requests", None).await;
     let (_, log) = e.admin("GET", "/requests", None).await;
     assert!(log.as_array().unwrap().is_empty());
@@ -346,7 +500,8 @@ async fn faults_request_log_and_counters() {
 #[tokio::test]
 async fn uami_fic_and_workload_identity_token_exchange() {
     let (e, token) = emu().await;
-    e.admin("PUT", "/settings", Some(&json!({"principal_replication_delay_secs": 3600, "fic_write_latency_ms": 300})))
+    // Each FIC write holds its identity for 1 s, so a second write overlaps the first.
+    e.admin("PUT", "/settings", Some(&json!({"principal_replication_delay_secs": 3600, "fic_write_latency_ms": 1000})))
         .await;
     let uami = format!("/subscriptions/{SPOKE}/resourceGroups/rg-spoke-aks/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-payments");
     let (s, i) = e
@@ -387,16 +542,17 @@ async fn uami_fic_and_workload_identity_token_exchange() {
     let (p1, b1) = fic("fic-payments", "system:serviceaccount:payments:api");
     let (p2, b2) = fic("fic-payments-worker", "system:serviceaccount:payments:worker");
     let (r1, r2) = tokio::join!(e.call("PUT", &p1, Some(&token), Some(&b1)), async {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The second write starts once the first one is in flight on the identity.
+        wait_for("the first FIC write to be in flight", || !lock(&e.server.app.fic_inflight).is_empty()).await;
         e.call("PUT", &p2, Some(&token), Some(&b2)).await
     });
     assert_eq!(r1.0, 201, "{}", r1.1);
     assert_eq!(r2.0, 409, "{}", r2.1);
     assert_eq!(r2.1["error"]["code"], "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity");
     // Sequential retry works.
+    e.admin("PUT", "/settings", Some(&json!({"fic_write_latency_ms": 0}))).await;
     let (s, _) = e.call("PUT", &p2, Some(&token), Some(&b2)).await;
     assert_eq!(s, 201);
-    e.admin("PUT", "/settings", Some(&json!({"fic_write_latency_ms": 0}))).await;
 
     // Token exchange with a service-account assertion.
     let assertion = |sub: &str| {

@@ -17,10 +17,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::admin::{route_kind, CallerOid};
-use crate::app::App;
+use crate::app::{lock, App};
 use crate::errors::{json_response, ArmError};
 use crate::ids::seg_eq;
+use crate::reqlog::{route_kind, CallerOid};
 use crate::store::Caller;
 
 /// Largest accepted request body.
@@ -213,7 +213,7 @@ async fn route(app: &Arc<App>, ctx: Ctx) -> Response {
 }
 
 /// Middleware: ARM response headers (request ids, throttling budget) on ARM routes.
-pub async fn headers_middleware(State(_app): State<Arc<App>>, req: Request, next: Next) -> Response {
+pub async fn headers_middleware(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let kind = route_kind(req.uri().path());
     if matches!(kind, "admin" | "kubernetes" | "token" | "managed_identity_token") {
         return next.run(req).await;
@@ -228,7 +228,8 @@ pub async fn headers_middleware(State(_app): State<Arc<App>>, req: Request, next
     let client_request_id = req.headers().get("x-ms-client-request-id").cloned();
     let is_write = !matches!(*req.method(), Method::GET | Method::HEAD);
     let mut resp = next.run(req).await;
-    let (reads, writes) = budget(is_write);
+    let hour = u64::try_from(crate::util::unix(OffsetDateTime::now_utc()) / 3600).unwrap_or(0);
+    let (reads, writes) = lock(&app.rate_budget).take(is_write, hour);
     let h = resp.headers_mut();
     let request_id = uuid::Uuid::new_v4().to_string();
     for (name, value) in [
@@ -246,25 +247,6 @@ pub async fn headers_middleware(State(_app): State<Arc<App>>, req: Request, next
         h.insert("x-ms-client-request-id", v);
     }
     resp
-}
-
-/// Remaining hourly read/write budget (12,000 reads, 1,200 writes per hour, as ARM).
-fn budget(is_write: bool) -> (u64, u64) {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static WINDOW: AtomicU64 = AtomicU64::new(0);
-    static READS: AtomicU64 = AtomicU64::new(0);
-    static WRITES: AtomicU64 = AtomicU64::new(0);
-    let hour = u64::try_from(crate::util::unix(OffsetDateTime::now_utc()) / 3600).unwrap_or(0);
-    if WINDOW.swap(hour, Ordering::Relaxed) != hour {
-        READS.store(0, Ordering::Relaxed);
-        WRITES.store(0, Ordering::Relaxed);
-    }
-    let (r, w) = if is_write {
-        (READS.load(Ordering::Relaxed), WRITES.fetch_add(1, Ordering::Relaxed) + 1)
-    } else {
-        (READS.fetch_add(1, Ordering::Relaxed) + 1, WRITES.load(Ordering::Relaxed))
-    };
-    (12_000u64.saturating_sub(r), 1_200u64.saturating_sub(w))
 }
 
 #[cfg(test)]

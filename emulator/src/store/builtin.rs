@@ -22,7 +22,8 @@ struct Raw {
     not_data_actions: Vec<String>,
 }
 
-/// All built-in roles (parsed once).
+/// All built-in roles, parsed once per process. Like `k8s::KINDS`, this is read-only
+/// data compiled into the binary, so emulator instances cannot affect each other through it.
 pub fn builtin_roles() -> &'static [RoleDefinition] {
     static ROLES: OnceLock<Vec<RoleDefinition>> = OnceLock::new();
     ROLES.get_or_init(|| {

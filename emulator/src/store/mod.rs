@@ -7,6 +7,7 @@
 
 pub mod builtin;
 pub mod identities;
+pub mod k8s;
 pub mod rbac;
 mod seed_load;
 
@@ -18,10 +19,11 @@ use time::OffsetDateTime;
 
 use crate::errors::ArmError;
 use crate::ids::{self, Scope};
-use crate::k8s::K8sState;
 use crate::seed::Seed;
 
+pub use crate::settings::Settings;
 pub use builtin::builtin_roles;
+pub use k8s::K8sState;
 
 /// Version of the persisted state format.
 pub const STATE_FORMAT: u32 = 1;
@@ -32,49 +34,6 @@ pub const ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5d1c_6a4e_2b1f_4c7e
 /// Deterministic GUID for a piece of text.
 pub fn derived_guid(text: &str) -> String {
     uuid::Uuid::new_v5(&ID_NAMESPACE, text.to_ascii_lowercase().as_bytes()).to_string()
-}
-
-/// Tunables, settable in the seed (`settings`) and at run time (`PUT /_admin/settings`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Settings {
-    /// New principals (UAMIs created through the API, admin-created principals)
-    /// are invisible to role assignments for this many seconds.
-    pub principal_replication_delay_secs: u64,
-    /// When true, a role assignment PUT that names a `principalType` skips the
-    /// directory lookup (no PrincipalNotFound), like live ARM does.
-    pub principal_type_skips_replication_check: bool,
-    /// Role assignments per subscription (subscription + RG + resource scopes).
-    pub role_assignment_limit: usize,
-    /// Role assignments per management group.
-    pub management_group_role_assignment_limit: usize,
-    /// Items per page of a role assignment list (`nextLink` paging).
-    pub role_assignment_page_size: usize,
-    /// Extra time each federated identity credential write takes, so tests can
-    /// provoke the 409 on overlapping writes.
-    pub fic_write_latency_ms: u64,
-    /// Federated identity credentials per user-assigned identity.
-    pub max_fics_per_identity: usize,
-    /// Client id used by `/msi/token` when the request names no identity.
-    pub default_managed_identity: Option<String>,
-    /// Lifetime of issued access tokens.
-    pub token_lifetime_secs: u64,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            principal_replication_delay_secs: 0,
-            principal_type_skips_replication_check: false,
-            role_assignment_limit: 4000,
-            management_group_role_assignment_limit: 500,
-            role_assignment_page_size: 100,
-            fic_write_latency_ms: 0,
-            max_fics_per_identity: 20,
-            default_managed_identity: None,
-            token_lifetime_secs: 3599,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -295,7 +254,7 @@ pub struct RoleDefinition {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoleAssignment {
     pub name: String,
-    /// Scope as the creator sent it, with one leading slash.
+    /// Scope with one leading slash, in the spelling ARM answers with ([`Store::canonical_scope`]).
     pub scope: String,
     /// Role GUID (lower case).
     pub role_definition_guid: String,
@@ -535,6 +494,45 @@ impl Store {
             }
         }
         false
+    }
+
+    /// The spelling ARM answers with for a role assignment scope. A resource group, or a
+    /// scope inside one, is spelled as seeded: `/subscriptions/{sub}/resourceGroups/{rg}`,
+    /// then the id of the deepest known resource (seeded resource or subnet, cluster,
+    /// user-assigned identity) the scope is at or below, then the rest as requested.
+    /// Other scopes (tenant root, management groups, subscriptions) echo the request.
+    pub fn canonical_scope(&self, scope: &Scope, raw: &str) -> String {
+        let (Some(sub), Some(rg)) = (scope.subscription(), scope.resource_group()) else {
+            return ids::with_leading_slash(raw);
+        };
+        let (Some(sub), Some(rg)) = (self.subscription(sub), self.resource_group(sub, rg)) else {
+            return ids::with_leading_slash(raw);
+        };
+        let requested = ids::segments(raw);
+        // Segments after `subscriptions/{s}/resourceGroups/{rg}`.
+        let below_rg = requested.get(4..).unwrap_or_default();
+        let scope_key = scope.key_segments();
+        let known = self
+            .state
+            .resources
+            .iter()
+            .map(|r| r.id.clone())
+            .chain(self.state.clusters.iter().map(|c| c.id.clone()))
+            .chain(self.state.identities.iter().map(Identity::id));
+        let mut best: Vec<String> = Vec::new();
+        for id in known {
+            let Ok(known_scope) = Scope::parse(&id) else { continue };
+            let known_key = known_scope.key_segments();
+            if known_key.len() > 4 + best.len() && scope_key.starts_with(&known_key) {
+                best = ids::segments(&id).get(4..).unwrap_or_default().iter().map(|s| s.to_string()).collect();
+            }
+        }
+        let mut out = format!("/subscriptions/{}/resourceGroups/{}", sub.id, rg.name);
+        for seg in best.iter().map(String::as_str).chain(below_rg.iter().skip(best.len()).copied()) {
+            out.push('/');
+            out.push_str(seg);
+        }
+        out
     }
 
     /// The scope and its ancestors, nearest first, including the management groups

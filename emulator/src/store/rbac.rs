@@ -164,6 +164,37 @@ pub fn role_definition_not_found(guid: &str) -> ArmError {
     )
 }
 
+/// The `principalType` values ARM accepts (the spec's enum plus `Device`, which the SDKs
+/// know), in their canonical spelling; anything else is 400 `InvalidPrincipalType`.
+pub fn canonical_principal_type(t: &str) -> Result<&'static str, ArmError> {
+    ["User", "Group", "ServicePrincipal", "ForeignGroup", "Device"]
+        .into_iter()
+        .find(|k| k.eq_ignore_ascii_case(t))
+        .ok_or_else(|| {
+            ArmError::bad_request(
+                "InvalidPrincipalType",
+                format!(
+                    "The PrincipalType property '{t}' is not valid. It must be 'User', 'Group' or 'ServicePrincipal'."
+                ),
+            )
+        })
+}
+
+/// A sent (canonical) `principalType` must be the directory type of the principal; a
+/// group may also be assigned as `ForeignGroup`. Otherwise 400 `UnmatchedPrincipalType`.
+pub fn check_principal_type(principal_id: &str, actual: &str, requested: &str) -> Result<(), ArmError> {
+    if requested == actual || (actual == "Group" && requested == "ForeignGroup") {
+        return Ok(());
+    }
+    // Azure's wording, including the space before the comma and the "PrinciaplType" typo.
+    Err(ArmError::bad_request(
+        "UnmatchedPrincipalType",
+        format!(
+            "The PrincipalId '{principal_id}' has type '{actual}' , which is different from specified PrinciaplType '{requested}'."
+        ),
+    ))
+}
+
 fn ra_display_scope(scope_raw: &str, name: &str) -> String {
     let s = ids::with_leading_slash(scope_raw);
     let s = if s == "/" { String::new() } else { s };
@@ -244,6 +275,13 @@ impl Store {
             (_, v) => v.clone(),
         };
         let by = caller.map(|c| c.oid.clone());
+        // A sent principalType must be a known value and, when the principal is in the
+        // directory, its actual type (on every PUT, as Azure checks the body each time).
+        let requested_type = req.principal_type.as_deref().map(canonical_principal_type).transpose()?;
+        let directory_type = self.principal_available(&principal_id, now).map(|p| p.kind.principal_type());
+        if let (Some(actual), Some(requested)) = (directory_type, requested_type) {
+            check_principal_type(&req.principal_id, actual, requested)?;
+        }
 
         // Same name: an update of description/condition, or a forbidden change.
         // Names, principal ids and role GUIDs are stored in lower case: plain comparisons.
@@ -273,43 +311,18 @@ impl Store {
             return Ok((200, ra.clone()));
         }
 
-        // New assignment: the principal must be in the directory and replicated.
-        let skip_lookup = caller.is_none()
-            || (req.principal_type.is_some() && self.settings().principal_type_skips_replication_check);
-        if let Some(t) = &req.principal_type {
-            if !["User", "Group", "ServicePrincipal", "ForeignGroup", "Device"]
-                .iter()
-                .any(|k| k.eq_ignore_ascii_case(t))
-            {
-                return Err(ArmError::bad_request(
-                    "InvalidPrincipalType",
-                    format!("The PrincipalType property '{t}' is not valid. It must be 'User', 'Group' or 'ServicePrincipal'."),
-                ));
-            }
-        }
-        let principal_type = match self.principal_available(&principal_id, now) {
-            Some(p) => {
-                let actual = p.kind.principal_type();
-                let matches = |t: &str| {
-                    t.eq_ignore_ascii_case(actual) || (actual == "Group" && t.eq_ignore_ascii_case("ForeignGroup"))
-                };
-                match &req.principal_type {
-                    Some(t) if !matches(t) => {
-                        // Azure's message, including its spelling.
-                        return Err(ArmError::bad_request(
-                            "UnmatchedPrincipalType",
-                            format!(
-                                "The PrincipalId '{}' has type '{actual}' , which is different from specified PrinciaplType '{t}'.",
-                                req.principal_id
-                            ),
-                        ));
-                    }
-                    Some(t) => t.clone(),
-                    None => actual.to_string(),
-                }
-            }
-            None if skip_lookup => req.principal_type.clone().unwrap_or_else(|| "User".into()),
-            None => {
+        // New assignment: the principal must be in the directory and replicated, unless
+        // the lookup is skipped (admin writes, or a principalType with the setting on).
+        let skip_lookup =
+            caller.is_none() || (requested_type.is_some() && self.settings().principal_type_skips_replication_check);
+        let principal_type = match (requested_type, directory_type) {
+            // Checked against the directory above.
+            (Some(t), Some(_)) => t,
+            (None, Some(actual)) => actual,
+            (Some(t), None) if skip_lookup => t,
+            // Azure's default when it cannot infer the type.
+            (None, None) if skip_lookup => "User",
+            (_, None) => {
                 let tenant = self.tenant_of_scope(&scope).unwrap_or_else(|| self.default_tenant().to_string());
                 return Err(ArmError::bad_request(
                     "PrincipalNotFound",
@@ -319,7 +332,8 @@ impl Store {
                     ),
                 ));
             }
-        };
+        }
+        .to_string();
 
         // Same (scope, role, principal) under another name (cheap fields first).
         let scope_key = scope.key();
@@ -333,7 +347,7 @@ impl Store {
 
         let ra = RoleAssignment {
             name,
-            scope: ids::with_leading_slash(scope_raw),
+            scope: self.canonical_scope(&scope, scope_raw),
             role_definition_guid: role_guid,
             principal_id,
             principal_type,

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use super::rbac::{canonical_principal_type, check_principal_type};
 use super::*;
 use crate::ids::{self, Scope};
 use crate::seed::*;
@@ -23,7 +24,7 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
         custom_roles: Vec::new(),
         role_assignments: Vec::new(),
         settings: seed.settings.clone(),
-        k8s: crate::k8s::K8sState::new(now),
+        k8s: K8sState::new(now),
     };
 
     if seed.tenants.is_empty() {
@@ -269,15 +270,24 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
         if store.state.role_assignments.iter().any(|x| x.name == name) {
             return Err(format!("duplicate role assignment name {name}"));
         }
-        let principal_type = ra.principal_type.clone().unwrap_or_else(|| {
-            store
-                .principal(&ra.principal_id)
-                .map(|p| p.kind.principal_type().to_string())
-                .unwrap_or_else(|| "User".into())
-        });
+        // The same principalType rules as a PUT, so a seed cannot hold what ARM would refuse.
+        let directory_type = store.principal(&ra.principal_id).map(|p| p.kind.principal_type());
+        let principal_type = match (&ra.principal_type, directory_type) {
+            (Some(t), actual) => {
+                let t = canonical_principal_type(t).map_err(|e| format!("role assignment {name}: {}", e.message))?;
+                if let Some(actual) = actual {
+                    check_principal_type(&ra.principal_id, actual, t)
+                        .map_err(|e| format!("role assignment {name}: {}", e.message))?;
+                }
+                t
+            }
+            (None, Some(actual)) => actual,
+            (None, None) => "User",
+        }
+        .to_string();
         store.state.role_assignments.push(RoleAssignment {
             name,
-            scope: ids::with_leading_slash(&ra.scope),
+            scope: store.canonical_scope(&scope, &ra.scope),
             role_definition_guid: guid,
             principal_id: ra.principal_id.to_ascii_lowercase(),
             principal_type,

@@ -21,6 +21,7 @@ pub const LATE: &str = "30000000-0000-0000-0000-000000000007";
 pub const MG_OWNER: &str = "30000000-0000-0000-0000-000000000008";
 pub const TARGET: &str = "40000000-0000-0000-0000-000000000001";
 pub const TARGET2: &str = "40000000-0000-0000-0000-000000000002";
+pub const GROUP: &str = "40000000-0000-0000-0000-000000000003";
 pub const OWNER_ROLE: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
 pub const READER_ROLE: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 pub const ACR_PULL: &str = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
@@ -60,7 +61,8 @@ pub fn seed() -> Seed {
         ],
         "principals": [
             {"object_id": TARGET, "kind": "ServicePrincipal"},
-            {"object_id": TARGET2, "kind": "User"}
+            {"object_id": TARGET2, "kind": "User"},
+            {"object_id": GROUP, "kind": "Group", "display_name": "aks-admins"}
         ],
         "custom_roles": [
             {"id": CUSTOM_ROLE, "role_name": "RG Reader", "actions": ["*/read"], "assignable_scopes": ["/subscriptions/20000000-0000-0000-0000-000000000001/resourceGroups/rg"]}
@@ -130,13 +132,14 @@ fn create_then_identical_put_then_update_description() {
 }
 
 #[test]
-fn ids_are_case_insensitive_and_scope_casing_is_kept() {
+fn ids_are_case_insensitive_and_scopes_get_the_seeded_spelling() {
     let mut s = store();
     let a = caller(ADMIN);
     let scope = format!("subscriptions/{SUB}/resourcegroups/RG");
     let (st, ra) = s.put_role_assignment(Some(&a), &scope, N1, req(OWNER_ROLE, TARGET), t0()).unwrap();
     assert_eq!(st, 201);
-    assert_eq!(ra.scope, format!("/subscriptions/{SUB}/resourcegroups/RG"));
+    assert_eq!(ra.scope, rg_scope());
+    assert_eq!(ra.id(), format!("{}/providers/Microsoft.Authorization/roleAssignments/{N1}", rg_scope()));
     // Same assignment, different casing everywhere: an identical re-PUT.
     let mut r = req(&OWNER_ROLE.to_uppercase(), &TARGET.to_uppercase());
     r.role_definition_id = format!("/providers/Microsoft.Authorization/roleDefinitions/{}", OWNER_ROLE.to_uppercase());
@@ -152,6 +155,30 @@ fn ids_are_case_insensitive_and_scope_casing_is_kept() {
     assert_eq!(st, 200);
     let got = s.get_role_assignment(&a, &format!("/SUBSCRIPTIONS/{SUB}/RESOURCEGROUPS/rg"), N1).unwrap();
     assert_eq!(got.name, N1);
+}
+
+#[test]
+fn canonical_scope_spelling() {
+    let s = store();
+    let canon = |raw: &str| s.canonical_scope(&Scope::parse(raw).unwrap(), raw);
+    // Resource groups and known resources (seeded, derived subnets, identities) take the seeded spelling.
+    assert_eq!(canon(&ACR.to_lowercase()), ACR);
+    assert_eq!(canon(&SUBNET.to_uppercase().replace("SUBSCRIPTIONS", "subscriptions")), SUBNET);
+    let id1 = format!(
+        "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1"
+    );
+    assert_eq!(canon(&id1.to_lowercase()), id1);
+    // Below the deepest known resource, the request's spelling stays.
+    assert_eq!(
+        canon(&format!("{}/federatedIdentityCredentials/FIC1", id1.to_lowercase())),
+        format!("{id1}/federatedIdentityCredentials/FIC1")
+    );
+    // Subscriptions, management groups and the root echo the request.
+    let upper_sub = format!("subscriptions/{}", SUB.to_uppercase());
+    assert_eq!(canon(&upper_sub), format!("/{upper_sub}"));
+    let mg = "/providers/microsoft.management/managementgroups/MG-ROOT";
+    assert_eq!(canon(mg), mg);
+    assert_eq!(canon("/"), "/");
 }
 
 #[test]
@@ -209,7 +236,7 @@ fn changing_principal_scope_or_role_under_a_name_is_not_permitted() {
     s.put_role_assignment(Some(&a), ACR, N1, req(ACR_PULL, TARGET), t0()).unwrap();
     let msg = "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.";
     for (scope, r) in [
-        (ACR.to_string(), req(ACR_PULL, TARGET2)),
+        (ACR.to_string(), user_req(ACR_PULL, TARGET2)),
         (rg_scope(), req(ACR_PULL, TARGET)),
         (ACR.to_string(), req(READER_ROLE, TARGET)),
     ] {
@@ -255,6 +282,63 @@ fn principal_type_must_match_the_directory() {
     r.principal_type = Some("MSI".into());
     let e = s.put_role_assignment(Some(&caller(ADMIN)), ACR, N1, r, t0()).unwrap_err();
     assert_eq!(e.code, "InvalidPrincipalType");
+}
+
+#[test]
+fn principal_type_is_checked_for_groups_and_on_every_put() {
+    let mut s = store();
+    let a = caller(ADMIN);
+    let group = |t: Option<&str>| RaRequest { principal_type: t.map(String::from), ..req(ACR_PULL, GROUP) };
+    let e = s.put_role_assignment(Some(&a), ACR, N1, group(Some("User")), t0()).unwrap_err();
+    assert_eq!(
+        (e.status, e.code.as_str(), e.message),
+        (
+            400,
+            "UnmatchedPrincipalType",
+            format!(
+                "The PrincipalId '{GROUP}' has type 'Group' , which is different from specified PrinciaplType 'User'."
+            )
+        )
+    );
+    let (st, ra) = s.put_role_assignment(Some(&a), ACR, N1, group(Some("Group")), t0()).unwrap();
+    assert_eq!((st, ra.principal_type.as_str()), (201, "Group"));
+    // A re-PUT is checked too; one without a type keeps the stored one.
+    let e = s.put_role_assignment(Some(&a), ACR, N1, group(Some("ServicePrincipal")), t0()).unwrap_err();
+    assert_eq!(e.code, "UnmatchedPrincipalType");
+    let (st, ra) = s.put_role_assignment(Some(&a), ACR, N1, group(None), t0()).unwrap();
+    assert_eq!((st, ra.principal_type.as_str()), (200, "Group"));
+    // A group can be assigned as ForeignGroup; values are stored in their canonical spelling.
+    let (_, ra) = s.put_role_assignment(Some(&a), &rg_scope(), N2, group(Some("foreigngroup")), t0()).unwrap();
+    assert_eq!(ra.principal_type, "ForeignGroup");
+    let mut r = req(ACR_PULL, TARGET);
+    r.principal_type = Some("serviceprincipal".into());
+    let (_, ra) =
+        s.put_role_assignment(Some(&a), &sub_scope(), "a0000000-0000-0000-0000-000000000003", r, t0()).unwrap();
+    assert_eq!(ra.principal_type, "ServicePrincipal");
+    // With the lookup skipped, an unknown principal keeps the sent type.
+    s.state.settings.principal_type_skips_replication_check = true;
+    let unknown = "77777777-7777-7777-7777-777777777777";
+    let r = RaRequest { principal_type: Some("Group".into()), ..req(ACR_PULL, unknown) };
+    let (_, ra) = s.put_role_assignment(Some(&a), ACR, "a0000000-0000-0000-0000-000000000004", r, t0()).unwrap();
+    assert_eq!(ra.principal_type, "Group");
+}
+
+#[test]
+fn seeded_assignments_follow_the_principal_type_rules() {
+    let with_ra = |ra: serde_json::Value| {
+        let mut v = serde_json::to_value(seed()).unwrap();
+        v["role_assignments"] = json!([ra]);
+        Store::from_seed(&serde_json::from_value(v).unwrap(), t0()).map(|s| s.state.role_assignments)
+    };
+    let base = json!({"scope": sub_scope(), "role_definition_name": "Reader", "principal_id": GROUP});
+    assert_eq!(with_ra(base.clone()).unwrap()[0].principal_type, "Group", "inferred from the directory");
+    let mut ra = base.clone();
+    ra["principal_type"] = json!("User");
+    let e = with_ra(ra).unwrap_err();
+    assert!(e.contains("has type 'Group'"), "{e}");
+    let mut ra = base;
+    ra["principal_type"] = json!("MSI");
+    assert!(with_ra(ra).unwrap_err().contains("'MSI' is not valid"));
 }
 
 #[test]
@@ -483,7 +567,7 @@ fn role_definitions() {
     assert!(custom.is_empty(), "the custom role is not visible in the other subscription");
 }
 
-fn uami(name: &str) -> IdentityRef {
+pub(crate) fn uami(name: &str) -> IdentityRef {
     IdentityRef { sub: SUB.into(), rg: "rg".into(), name: name.into() }
 }
 
@@ -530,7 +614,7 @@ fn identity_lifecycle_and_replication() {
     assert_eq!(s.put_identity(&caller(READER), &uami("id-r"), Some("w".into()), None, t0()).unwrap_err().status, 403);
 }
 
-fn fic(issuer: &str, subject: &str) -> FicRequest {
+pub(crate) fn fic(issuer: &str, subject: &str) -> FicRequest {
     FicRequest {
         issuer: Some(issuer.into()),
         subject: Some(subject.into()),
@@ -628,143 +712,4 @@ fn cluster_seed_creates_node_rg_and_identities() {
     // Deterministic ids: the same seed gives the same kubelet identity.
     let again = Store::from_seed(&seed, t0()).unwrap();
     assert_eq!(again.state.clusters[0].kubelet.as_ref().unwrap().object_id, k.object_id);
-}
-
-mod tokens {
-    use super::*;
-    use crate::entra::{check_client_credentials, ASSERTION_TYPE};
-    use serde_json::{Map, Value};
-
-    fn form(pairs: &[(&str, &str)]) -> Map<String, Value> {
-        pairs.iter().map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect()
-    }
-
-    fn base(client: &str) -> Vec<(&'static str, String)> {
-        vec![
-            ("grant_type", "client_credentials".into()),
-            ("client_id", client.into()),
-            ("scope", "https://management.azure.com/.default".into()),
-        ]
-    }
-
-    fn check(s: &Store, tenant: &str, extra: &[(&str, &str)], client: &str) -> Result<String, crate::errors::AadError> {
-        let mut pairs: Vec<(&str, String)> = base(client);
-        for (k, v) in extra {
-            pairs.retain(|(kk, _)| kk != k);
-            pairs.push((k, v.to_string()));
-        }
-        let f: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        check_client_credentials(s, tenant, &form(&f), t0() + Duration::seconds(1))
-            .map(|(p, aud, _)| format!("{}|{aud}", p.object_id))
-    }
-
-    fn assertion(iss: &str, sub: &str, aud: &str, exp: i64) -> String {
-        let h = crate::util::b64url(br#"{"alg":"RS256"}"#);
-        let p = crate::util::b64url(json!({"iss": iss, "sub": sub, "aud": aud, "exp": exp}).to_string().as_bytes());
-        format!("{h}.{p}.sig")
-    }
-
-    const ADMIN_APP: &str = "60000000-0000-0000-0000-000000000001";
-
-    #[test]
-    fn secrets() {
-        let s = store();
-        assert_eq!(
-            check(&s, TENANT, &[("client_secret", "s3cret")], ADMIN_APP).unwrap(),
-            format!("{ADMIN}|https://management.azure.com")
-        );
-        let e = check(&s, TENANT, &[("client_secret", "wrong")], ADMIN_APP).unwrap_err();
-        assert_eq!((e.status, e.error.as_str(), e.aadsts), (401, "invalid_client", 7000215));
-        let e = check(&s, TENANT, &[("client_secret", "s3cret")], "99999999-9999-9999-9999-999999999999").unwrap_err();
-        assert_eq!((e.status, e.error.as_str(), e.aadsts), (400, "unauthorized_client", 700016));
-        let e = check(&s, "nope", &[("client_secret", "s3cret")], ADMIN_APP).unwrap_err();
-        assert_eq!((e.status, e.error.as_str(), e.aadsts), (400, "invalid_request", 90002));
-        let e = check(
-            &s,
-            TENANT,
-            &[("client_secret", "s3cret"), ("scope", "https://management.azure.com/user_impersonation")],
-            ADMIN_APP,
-        )
-        .unwrap_err();
-        assert_eq!((e.error.as_str(), e.aadsts), ("invalid_scope", 1002012));
-        let e = check(&s, TENANT, &[], ADMIN_APP).unwrap_err();
-        assert_eq!(e.aadsts, 7000218);
-        // Not replicated yet: unknown to AAD.
-        let e = check(&s, TENANT, &[("client_secret", "x")], "60000000-0000-0000-0000-000000000007").unwrap_err();
-        assert_eq!(e.aadsts, 700016);
-        let ok = check(
-            &s,
-            TENANT,
-            &[("client_secret", "s3cret"), ("scope", "https://management.core.windows.net//.default")],
-            ADMIN_APP,
-        )
-        .unwrap();
-        assert!(ok.ends_with("|https://management.core.windows.net/"));
-    }
-
-    #[test]
-    fn assertions() {
-        let mut s = store();
-        let future = t0().unix_timestamp() + 600;
-        let uami_client = s.state.identities[0].client_id.clone();
-        let good =
-            assertion("https://issuer.example/", "system:serviceaccount:ns:sa", "api://AzureADTokenExchange", future);
-        let with =
-            |a: &str| vec![("client_assertion", a.to_string()), ("client_assertion_type", ASSERTION_TYPE.to_string())];
-        let run = |s: &Store, a: &str, client: &str| {
-            let w = with(a);
-            let e: Vec<(&str, &str)> = w.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            check(s, TENANT, &e, client)
-        };
-        assert!(run(&s, &good, &uami_client).is_ok(), "seeded FIC on the UAMI");
-        let e = run(
-            &s,
-            &assertion(
-                "https://issuer.example/",
-                "system:serviceaccount:ns:other",
-                "api://AzureADTokenExchange",
-                future,
-            ),
-            &uami_client,
-        )
-        .unwrap_err();
-        assert_eq!((e.error.as_str(), e.aadsts), ("invalid_client", 70021));
-        assert!(e.description.starts_with("No matching federated identity record found for presented assertion."));
-        let e = run(
-            &s,
-            &assertion("https://issuer.example/", "system:serviceaccount:ns:sa", "api://other", future),
-            &uami_client,
-        )
-        .unwrap_err();
-        assert_eq!(e.aadsts, 700212);
-        let e = run(
-            &s,
-            &assertion(
-                "https://issuer.example/",
-                "system:serviceaccount:ns:sa",
-                "api://AzureADTokenExchange",
-                t0().unix_timestamp() - 1,
-            ),
-            &uami_client,
-        )
-        .unwrap_err();
-        assert_eq!(e.aadsts, 700024);
-        let e = run(&s, "not-a-jwt", &uami_client).unwrap_err();
-        assert_eq!(e.aadsts, 50027);
-        // A FIC added through the API is honoured.
-        let r = uami("id1");
-        s.put_fic(&r, "gha", fic("https://token.actions.githubusercontent.com", "repo:o/r:ref:refs/heads/main"))
-            .unwrap();
-        let a = assertion(
-            "https://token.actions.githubusercontent.com",
-            "repo:o/r:ref:refs/heads/main",
-            "api://AzureADTokenExchange",
-            future,
-        );
-        assert!(run(&s, &a, &uami_client).is_ok());
-        // Wrong assertion type.
-        let e = check(&s, TENANT, &[("client_assertion", &good), ("client_assertion_type", "x")], &uami_client)
-            .unwrap_err();
-        assert_eq!(e.aadsts, 900144);
-    }
 }

@@ -3,9 +3,6 @@
 //!
 //! Authentication is a bearer token equal to a seeded cluster's `kubernetes_token`.
 
-pub mod objects;
-pub mod schema;
-
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -15,11 +12,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-pub use objects::K8sState;
-use objects::{kind_by_plural, Kind, KINDS, POD_IDENTITY_GROUP};
-
 use crate::app::App;
 use crate::errors::{json_response, K8sError};
+use crate::store::k8s::{kind_by_plural, Kind, KINDS, POD_IDENTITY_GROUP};
 use crate::util::constant_time_eq;
 
 fn authenticate(app: &App, headers: &HeaderMap) -> Result<(), K8sError> {

@@ -1,13 +1,15 @@
 //! Kubernetes object storage and the API-server rules the emulator implements
 //! (create/get/list/replace/merge-patch/delete with resourceVersion conflicts).
 
+pub mod schema;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use super::schema::{self, FieldError, Schema};
 use crate::errors::K8sError;
 use crate::util::rfc3339_s;
+use schema::{FieldError, Schema};
 
 /// A served resource type.
 #[derive(Debug)]

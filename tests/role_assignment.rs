@@ -224,3 +224,63 @@ fn replace_with_create_before_destroy_keeps_the_assignment() {
     let (code, text) = ws.exit_code(&["plan", "-refresh-only", "-detailed-exitcode", "-no-color"]);
     assert_eq!(code, 0, "{text}");
 }
+
+/// The seed's group `aks-cluster-admins`.
+const GROUP: &str = "a415012c-a49e-4e6c-9677-ec9ba59c1131";
+
+#[test]
+fn principal_type_is_sent_as_configured() {
+    let emu = Emulator::start(&example_seed());
+    let tf = &terraforms()[0];
+    let reader = |t: &str| one(STORAGE, "Storage Blob Data Reader", GROUP, &format!("principal_type = \"{t}\""));
+    // A group assigned as a group: ARM records the configured type.
+    let ws = Workspace::new(tf, &config(&emu, &reader("Group")));
+    ws.init();
+    ws.ok(&["apply", "-auto-approve", "-no-color"]);
+    let stored: Vec<String> = emu.admin_get("role-assignments")["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["properties"]["principalId"] == GROUP)
+        .map(|a| a["properties"]["principalType"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(stored, ["Group"]);
+    let (code, text) = ws.exit_code(&["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(code, 0, "{text}");
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    // The same group claimed to be a user: ARM refuses, and the error says what to fix.
+    let ws = Workspace::new(tf, &config(&emu, &reader("User")));
+    ws.init();
+    let text = squash(&ws.fails(&["apply", "-auto-approve", "-no-color"]));
+    assert!(text.contains("Principal type does not match the directory"), "{text}");
+    assert!(text.contains("UnmatchedPrincipalType"), "{text}");
+    assert!(at_scope(&emu, STORAGE).is_empty());
+}
+
+#[test]
+fn a_lower_case_scope_applies_when_arm_answers_in_canonical_casing() {
+    let emu = Emulator::start(&example_seed());
+    let tf = &terraforms()[0];
+    let lower = STORAGE.replace("resourceGroups", "resourcegroups").to_lowercase();
+    let ws = Workspace::new(tf, &config(&emu, &one(&lower, "Storage Blob Data Reader", CP, "")));
+    ws.init();
+    ws.ok(&["apply", "-auto-approve", "-no-color"]);
+    // The emulator answered in the seeded spelling, as ARM does for storage accounts.
+    let stored = emu.admin_get("role-assignments")["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["properties"]["principalId"] == CP && a["properties"]["scope"].as_str().unwrap().eq_ignore_ascii_case(STORAGE))
+        .map(|a| a["properties"]["scope"].as_str().unwrap().to_string())
+        .unwrap();
+    assert_eq!(stored, STORAGE, "ARM's canonical casing");
+    // State keeps the spelling that was planned.
+    let id = ws.output_json()["id"]["value"].as_str().unwrap().to_string();
+    assert!(id.starts_with(&lower), "{id}");
+    let (code, text) = ws.exit_code(&["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = ws.exit_code(&["plan", "-refresh-only", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(code, 0, "{text}");
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert!(at_scope(&emu, STORAGE).is_empty());
+}

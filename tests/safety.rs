@@ -260,3 +260,24 @@ fn config_driven_import_of_a_single_assignment_round_trips() {
     ws.ok(&["destroy", "-auto-approve", "-no-color"]);
     assert!(grants(&emu).is_empty(), "{:?}", grants(&emu));
 }
+
+/// ARM answers role assignments in resource groups in canonical casing; every planned spelling
+/// survives apply, and nothing shows as a change afterwards.
+#[test]
+fn lower_case_ids_in_the_matrix_keep_their_planned_spelling() {
+    let emu = Emulator::start(&example_seed());
+    let tf = &terraforms()[0];
+    let lower = |s: &str| s.replace("resourceGroups", "resourcegroups").replace("Microsoft.Network", "microsoft.network");
+    let body = format!(
+        "resource \"aksid_cluster_identity_roles\" \"aks\" {{\n  {}\n  subnet_ids = [\"{}\"]\n  dns_zone_ids = [\"{}\"]\n}}\n",
+        cluster_line(),
+        lower(SUBNET_NODES),
+        lower(DNS_ZONE)
+    );
+    let ws = Workspace::new(tf, &config(&emu, &body));
+    ws.init();
+    ws.ok(&["apply", "-auto-approve", "-no-color"]);
+    no_drift(&ws);
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert_eq!(grants(&emu), adopted_acr_pull(), "only the seed's own grant is left");
+}

@@ -50,9 +50,26 @@ struct Plugin {
 
 impl Drop for Plugin {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
+}
+
+/// Stop a provider the way that lets it remove its socket (SIGTERM), so tests leave nothing in
+/// the temp dir; SIGKILL only if it does not exit within a bounded time.
+fn stop(child: &mut Child) {
+    if let Ok(None) = child.try_wait() {
+        // SAFETY: signalling our own child, not yet reaped.
+        unsafe { libc_kill(child.id() as i32, SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn launch(client_cert_pem: Option<&str>) -> Plugin {
@@ -330,8 +347,7 @@ fn launch_debug() -> (Child, String) {
             return (child, rest.trim_end_matches('\'').to_string());
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    stop(&mut child);
     panic!("the provider prints TF_REATTACH_PROVIDERS");
 }
 
@@ -398,6 +414,5 @@ output "guid" {{ value = data.aksid_role_definition.r.guid }}
         assert_eq!(ws.ok(&["output", "-raw", "guid"]), "befefa01-2a29-4197-83a8-272ff33ce314", "{}", tf.version);
     }
     assert!(child.try_wait().unwrap().is_none(), "Terraform must not stop a reattached provider");
-    let _ = child.kill();
-    let _ = child.wait();
+    stop(&mut child);
 }

@@ -2,12 +2,12 @@
 """Generate data/builtin-roles.json, the built-in Azure role catalog the
 provider binary embeds (src/azure/roles.rs).
 
-Source data: ../shared/specs/builtin-roles/*.json, verbatim `az role
+Source data: specs/builtin-roles/*.json in this repository, verbatim `az role
 definition list` dumps from easimon/azure-builtin-roles at commit
 db0b2258505032bd004bc356dd3eec87250d5b99 (azure-roles/<Role Name>.json).
 The GUIDs were cross-checked against Microsoft's built-in roles doc
 (MicrosoftDocs/azure-docs articles/role-based-access-control/built-in-roles.md).
-See ../shared/specs/README.md for provenance.
+See specs/README.md for provenance.
 
 Usage (from anywhere; paths default relative to the repo root):
     python3 scripts/gen-role-catalog.py [SRC_DIR] [OUT_FILE]
@@ -22,7 +22,7 @@ import re
 import sys
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_SRC = os.path.join(REPO_ROOT, "..", "shared", "specs", "builtin-roles")
+DEFAULT_SRC = os.path.join(REPO_ROOT, "specs", "builtin-roles")
 DEFAULT_OUT = os.path.join(REPO_ROOT, "data", "builtin-roles.json")
 
 GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

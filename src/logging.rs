@@ -53,6 +53,11 @@ pub fn install_panic_hook() {
         let bt = std::backtrace::Backtrace::force_capture();
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "panic: {msg}\n\ngoroutine 1 [running]:\n{at}\n{bt}");
+        // A panic on the main thread ends the process (tokio catches those in its tasks, and the
+        // server keeps serving): then the socket must not outlive it.
+        if cfg!(panic = "abort") || std::thread::current().name() == Some("main") {
+            crate::plugin::serve::remove_socket_file();
+        }
     }));
 }
 

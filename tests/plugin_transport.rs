@@ -5,8 +5,9 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -43,26 +44,68 @@ struct Plugin {
     network: String,
     addr: String,
     server_cert: Vec<u8>,
+    /// The provider's stderr lines, when launched with debug logs.
+    log: Option<mpsc::Receiver<String>>,
 }
 
 impl Drop for Plugin {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
 }
 
+/// Stop a provider the way that lets it remove its socket (SIGTERM), so tests leave nothing in
+/// the temp dir; SIGKILL only if it does not exit within a bounded time.
+fn stop(child: &mut Child) {
+    if let Ok(None) = child.try_wait() {
+        // SAFETY: signalling our own child, not yet reaped.
+        unsafe { libc_kill(child.id() as i32, SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 fn launch(client_cert_pem: Option<&str>) -> Plugin {
+    launch_with(client_cert_pem, false)
+}
+
+/// Start the provider as Terraform does; with `debug_log`, collect its debug log lines.
+fn launch_with(client_cert_pem: Option<&str>, debug_log: bool) -> Plugin {
     let mut cmd = Command::new(provider_binary());
     cmd.env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
         .env("PLUGIN_PROTOCOL_VERSIONS", "6,5")
         .env_remove("PLUGIN_CLIENT_CERT")
+        .env_remove("TF_LOG")
+        .env_remove("TF_LOG_PROVIDER")
+        .env_remove("TF_LOG_PROVIDER_AKSID")
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     if let Some(pem) = client_cert_pem {
         cmd.env("PLUGIN_CLIENT_CERT", pem);
     }
+    if debug_log {
+        cmd.env("TF_LOG_PROVIDER_AKSID", "debug").stderr(Stdio::piped());
+    }
     let mut child = cmd.spawn().unwrap();
+    // A thread drains stderr so the provider never blocks on a full pipe.
+    let log = child.stderr.take().map(|stderr| {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        rx
+    });
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let fields: Vec<&str> = line.trim_end().split('|').collect();
@@ -75,7 +118,44 @@ fn launch(client_cert_pem: Option<&str>) -> Plugin {
         assert!(!fields[5].ends_with('='), "go-plugin decodes the certificate without padding");
         base64::engine::general_purpose::STANDARD_NO_PAD.decode(fields[5]).unwrap()
     };
-    Plugin { network: fields[2].to_string(), addr: fields[3].to_string(), server_cert, child }
+    Plugin { network: fields[2].to_string(), addr: fields[3].to_string(), server_cert, child, log }
+}
+
+/// Wait (bounded) until the provider logs a line containing `needle`.
+fn wait_for_log(plugin: &Plugin, needle: &str) {
+    let log = plugin.log.as_ref().expect("launched with debug logs");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match log.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return,
+            Ok(_) => {}
+            Err(e) => panic!("the provider did not log {needle:?}: {e}"),
+        }
+    }
+}
+
+/// Wait (bounded) for the process to exit.
+fn wait_for_exit(child: &mut Child, after: &str) -> ExitStatus {
+    // The provider exits half a second after it is told to (go-plugin kills it after 2 s); the
+    // bound is generous so a loaded machine does not fail the test.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "provider did not exit after {after}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+const SIGINT: i32 = 2;
+const SIGTERM: i32 = 15;
+
+fn send_signal(child: &Child, sig: i32) {
+    // SAFETY: sending a signal to our own child process, which has not been reaped yet.
+    let rc = unsafe { libc_kill(child.id() as i32, sig) };
+    assert_eq!(rc, 0, "kill({}, {sig}) failed", child.id());
 }
 
 /// Verifies the server by the exact certificate announced in the handshake line.
@@ -211,27 +291,78 @@ fn health_reports_plugin_serving_and_shutdown_exits() {
         assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
         GrpcControllerClient::new(channel).shutdown(aksid::proto::go_plugin::Empty {}).await.unwrap();
     });
-    // go-plugin kills the process 2 s after Shutdown; we must be gone well before a generous bound.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = plugin.child.try_wait().unwrap() {
-            assert!(status.success(), "clean exit after Shutdown: {status:?}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "provider did not exit after Shutdown");
-        std::thread::sleep(Duration::from_millis(50));
+    let status = wait_for_exit(&mut plugin.child, "Shutdown");
+    assert!(status.success(), "clean exit after Shutdown: {status:?}");
+    assert!(!Path::new(&plugin.addr).exists(), "the unix socket is removed on exit");
+}
+
+/// A health check over a new connection; Ok if the provider answered Serving.
+async fn health_check(plugin: &Plugin) -> Result<(), String> {
+    let channel = plaintext_channel(plugin).await;
+    let status = tonic_health::pb::health_client::HealthClient::new(channel)
+        .check(tonic_health::pb::HealthCheckRequest { service: "plugin".into() })
+        .await
+        .map_err(|e| e.to_string())?
+        .into_inner()
+        .status;
+    if status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32 {
+        Ok(())
+    } else {
+        Err(format!("status {status}"))
     }
-    assert!(!std::path::Path::new(&plugin.addr).exists(), "the unix socket is removed on exit");
 }
 
 #[test]
 fn sigint_is_ignored_while_serving() {
-    let mut plugin = launch(None);
-    let pid = plugin.child.id() as i32;
-    // SAFETY: sending a signal to our own child process.
-    unsafe { libc_kill(pid, 2) };
-    std::thread::sleep(Duration::from_millis(300));
+    let mut plugin = launch_with(None, true);
+    send_signal(&plugin.child, SIGINT);
+    // The provider has seen the signal once it says so; it must still serve new connections.
+    wait_for_log(&plugin, "SIGINT ignored");
+    let served = rt().block_on(health_check(&plugin));
+    assert_eq!(served, Ok(()), "the provider serves after SIGINT");
     assert!(plugin.child.try_wait().unwrap().is_none(), "SIGINT must not stop the provider");
+    assert!(Path::new(&plugin.addr).exists(), "the socket stays while serving");
+}
+
+#[test]
+fn sigterm_exits_and_removes_the_socket() {
+    let mut plugin = launch(None);
+    assert_eq!(plugin.network, "unix");
+    assert!(Path::new(&plugin.addr).exists(), "the socket exists while serving");
+    send_signal(&plugin.child, SIGTERM);
+    let status = wait_for_exit(&mut plugin.child, "SIGTERM");
+    assert!(status.success(), "SIGTERM shuts the provider down cleanly: {status:?}");
+    assert!(!Path::new(&plugin.addr).exists(), "the unix socket is removed on SIGTERM");
+}
+
+/// `--debug`: start the provider and return it with the `TF_REATTACH_PROVIDERS` value it prints.
+fn launch_debug() -> (Child, String) {
+    let mut child =
+        Command::new(provider_binary()).arg("--debug").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    for _ in 0..10 {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if let Some(rest) = line.trim().strip_prefix("TF_REATTACH_PROVIDERS='") {
+            return (child, rest.trim_end_matches('\'').to_string());
+        }
+    }
+    stop(&mut child);
+    panic!("the provider prints TF_REATTACH_PROVIDERS");
+}
+
+#[test]
+fn sigint_in_debug_mode_exits_and_removes_the_socket() {
+    let (mut child, reattach) = launch_debug();
+    let config: serde_json::Value = serde_json::from_str(&reattach).unwrap();
+    let addr = &config["registry.terraform.io/aksid/aksid"]["Addr"];
+    assert_eq!(addr["Network"], "unix", "{reattach}");
+    let socket = addr["String"].as_str().unwrap().to_string();
+    assert!(Path::new(&socket).exists(), "the socket exists while serving");
+    send_signal(&child, SIGINT);
+    let status = wait_for_exit(&mut child, "SIGINT in debug mode");
+    assert!(status.success(), "Ctrl-C stops a debug-mode provider cleanly: {status:?}");
+    assert!(!Path::new(&socket).exists(), "the unix socket is removed on Ctrl-C");
 }
 
 extern "C" {
@@ -262,19 +393,7 @@ fn refuses_a_terraform_that_only_speaks_protocol_6() {
 
 #[test]
 fn reattach_mode_lets_terraform_attach_to_a_running_provider() {
-    let mut child =
-        Command::new(provider_binary()).arg("--debug").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut reattach = None;
-    for _ in 0..10 {
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        if let Some(rest) = line.trim().strip_prefix("TF_REATTACH_PROVIDERS='") {
-            reattach = Some(rest.trim_end_matches('\'').to_string());
-            break;
-        }
-    }
-    let reattach = reattach.expect("the provider prints TF_REATTACH_PROVIDERS");
+    let (mut child, reattach) = launch_debug();
     let config = format!(
         r#"{REQUIRED_AKSID}
 provider "aksid" {{}}
@@ -295,6 +414,5 @@ output "guid" {{ value = data.aksid_role_definition.r.guid }}
         assert_eq!(ws.ok(&["output", "-raw", "guid"]), "befefa01-2a29-4197-83a8-272ff33ce314", "{}", tf.version);
     }
     assert!(child.try_wait().unwrap().is_none(), "Terraform must not stop a reattached provider");
-    let _ = child.kill();
-    let _ = child.wait();
+    stop(&mut child);
 }

@@ -33,12 +33,11 @@ pub mod util;
 pub use seed::Seed;
 pub use server::{start, Options, ReadyInfo, Server};
 
-/// Where the shared specs live for tests: `AKSID_SPECS_DIR`, else `../../shared/specs`.
+/// The repository's `specs/` directory (upstream contract data, see `specs/README.md`).
+/// Panics when it is missing: a test that needs the data must fail, not skip.
 #[cfg(test)]
-pub(crate) fn specs_dir_for_tests() -> Option<std::path::PathBuf> {
-    if let Some(d) = std::env::var_os("AKSID_SPECS_DIR") {
-        return Some(d.into());
-    }
-    let d = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs");
-    d.is_dir().then_some(d)
+pub(crate) fn specs_dir_for_tests() -> std::path::PathBuf {
+    let d = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs");
+    assert!(d.is_dir(), "specs directory not found at {} (it is part of the repository)", d.display());
+    d
 }

@@ -3,8 +3,8 @@
 //! status is one the example documents and the body has the example's shape
 //! (same keys, same JSON types; extra keys must be properties the spec defines).
 //!
-//! The specs are looked up in `AKSID_SPECS_DIR`, else `../../shared/specs` relative
-//! to this crate. The test fails when they cannot be found.
+//! The specs are the upstream copies in the repository's `specs/` directory (see
+//! `specs/README.md`). The test fails when they cannot be found.
 
 mod common;
 
@@ -34,14 +34,11 @@ const COMMON_KEYS: &[&str] =
     &["id", "name", "type", "location", "tags", "systemData", "properties", "etag", "eTag", "value", "nextLink"];
 
 fn specs_dir() -> PathBuf {
-    let dir = match std::env::var_os("AKSID_SPECS_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs"),
-    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs");
     assert!(
         dir.join("azure-rest-api-specs").is_dir(),
-        "Azure specs not found at {} (set AKSID_SPECS_DIR to the shared/specs directory)",
-        dir.display()
+        "Azure specs not found at {} (the repository's specs/azure-rest-api-specs directory)",
+        dir.join("azure-rest-api-specs").display()
     );
     dir
 }

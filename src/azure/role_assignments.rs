@@ -1,7 +1,7 @@
 //! Role assignment operations on ARM (Microsoft.Authorization/roleAssignments, 2022-04-01):
 //! PUT with `principalType` (which sidesteps most replication failures) and a bounded retry on
 //! `PrincipalNotFound`, GET, DELETE (200/204/404 all mean gone), and list by principal with
-//! `nextLink` paging. Bodies and codes per the spec in shared/specs.
+//! `nextLink` paging. Bodies and codes per the spec in specs/azure-rest-api-specs.
 
 use std::time::{Duration, Instant};
 

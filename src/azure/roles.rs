@@ -235,22 +235,18 @@ mod tests {
     const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
     const ACR_PULL: &str = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
 
-    /// The source dumps: $AKSID_BUILTIN_ROLES_DIR, else ../shared beside the checkout.
-    fn specs_dir() -> Option<PathBuf> {
-        let dir = std::env::var_os("AKSID_BUILTIN_ROLES_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/specs/builtin-roles")));
-        dir.is_dir().then_some(dir)
+    /// The upstream role dumps the catalog is generated from (see specs/README.md).
+    fn specs_dir() -> PathBuf {
+        let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/specs/builtin-roles"));
+        assert!(dir.is_dir(), "built-in role dumps not found at {} (part of the repository)", dir.display());
+        dir
     }
 
     #[test]
     fn catalog_matches_source_files() {
-        let Some(dir) = specs_dir() else {
-            eprintln!("builtin-roles specs not found; skipping source comparison");
-            return;
-        };
+        let dir = specs_dir();
         let files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap()
+            .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
             .map(|e| e.unwrap().path())
             .filter(|p| p.extension().is_some_and(|e| e == "json"))
             .collect();

@@ -15,7 +15,7 @@
 //!
 //! Sources: the AKS managed-identity documentation ("additional cluster
 //! identity permissions"), `az aks --attach-acr`, and AAD Pod Identity's
-//! role-assignment guide (see `shared/research/users-and-peers.md` §5).
+//! role-assignment guide.
 //!
 //! Every id is parsed and type-checked; grants of the same role to the same
 //! identity at the same scope (in any casing) fold into one; each grant gets

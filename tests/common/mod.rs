@@ -72,20 +72,95 @@ fn which(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|c| c.is_file()))
 }
 
+/// The mirror of this test process, once created (read by the exit handler).
+static MIRROR: OnceLock<PathBuf> = OnceLock::new();
+
 /// A filesystem mirror holding this build of the provider (and the Go null provider as a
-/// source of unknown values), shared by all tests of one run.
+/// source of unknown values), shared by all tests of one run. It is `target/acc-mirror-<pid>`
+/// (beside the binary, so a hard link suffices); it is removed when this test process exits,
+/// and mirrors of processes that died without cleaning up are removed when the next one starts.
+/// Each test binary has its own, so binaries running one after another or at once never share.
 pub fn mirror_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = repo_root().join("target").join(format!("acc-mirror-{}", std::process::id()));
+    MIRROR.get_or_init(|| {
+        let target = repo_root().join("target");
+        remove_stale_mirrors(&target);
+        let dir = target.join(format!("acc-mirror-{}", std::process::id()));
         let platform = dir.join(format!("registry.terraform.io/aksid/aksid/{PROVIDER_VERSION}/linux_amd64"));
         std::fs::create_dir_all(&platform).unwrap();
         let exe = platform.join(format!("terraform-provider-aksid_v{PROVIDER_VERSION}"));
         if std::fs::hard_link(provider_binary(), &exe).is_err() {
             std::fs::copy(provider_binary(), &exe).unwrap();
         }
+        // Statics are never dropped; libtest ends with exit(), which runs atexit handlers.
+        // SAFETY: registers a plain `extern "C"` function that neither unwinds nor returns a value.
+        unsafe { atexit(remove_own_mirror) };
         dir
     })
+}
+
+extern "C" {
+    fn atexit(f: extern "C" fn()) -> i32;
+    fn kill(pid: i32, sig: i32) -> i32;
+}
+
+extern "C" fn remove_own_mirror() {
+    if let Some(dir) = MIRROR.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// Remove `acc-mirror-<pid>` directories under `target` whose process no longer exists.
+pub fn remove_stale_mirrors(target: &Path) {
+    let Ok(entries) = std::fs::read_dir(target) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name.to_str().and_then(|n| n.strip_prefix("acc-mirror-")).and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if pid != std::process::id() && !process_exists(pid) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+/// Whether a process with this pid exists (signal 0 checks without sending anything; EPERM
+/// means it exists but belongs to someone else).
+fn process_exists(pid: u32) -> bool {
+    const EPERM: i32 = 1;
+    let Ok(pid) = i32::try_from(pid) else { return false };
+    if pid <= 0 {
+        // kill(0 or negative) would address process groups, not one process.
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the process exists.
+    let rc = unsafe { kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(EPERM)
+}
+
+#[test]
+fn stale_mirrors_of_dead_processes_are_removed_and_live_ones_kept() {
+    let target = tempfile::tempdir().unwrap();
+    let mut finished = Command::new("true").spawn().unwrap();
+    finished.wait().unwrap();
+    let mut running = Command::new("sleep").arg("60").spawn().unwrap();
+    let dir = |name: String| {
+        let d = target.path().join(name);
+        std::fs::create_dir_all(d.join("registry.terraform.io")).unwrap();
+        d
+    };
+    let dead = dir(format!("acc-mirror-{}", finished.id()));
+    let alive = dir(format!("acc-mirror-{}", running.id()));
+    let own = dir(format!("acc-mirror-{}", std::process::id()));
+    let group = dir("acc-mirror-0".into());
+    let other = dir("acc-mirror-notapid".into());
+    remove_stale_mirrors(target.path());
+    let _ = running.kill();
+    let _ = running.wait();
+    assert!(!dead.exists(), "the mirror of a finished process is removed");
+    assert!(alive.exists(), "the mirror of a running process is kept");
+    assert!(own.exists(), "our own mirror is kept");
+    assert!(!group.exists(), "pid 0 is no process: removed");
+    assert!(other.exists(), "directories that are not mirrors are left alone");
 }
 
 /// One Terraform working directory with its own CLI configuration.

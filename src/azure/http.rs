@@ -288,9 +288,9 @@ impl EndpointError {
         let attr = self.attribute.unwrap_or("the endpoint settings");
         match self.failure {
             Failure::Tls(TlsProblem::UnknownIssuer) => match &self.ca_certificate {
-                Some(path) => format!(
-                    "Check that ca_certificate ({path:?}) holds the CA that issued this endpoint's certificate, and that \
-                     {attr} names the intended server."
+                Some(_) => format!(
+                    "Check that ca_certificate holds the CA that issued this endpoint's certificate, and that {attr} \
+                     names the intended server."
                 ),
                 None => format!(
                     "If the endpoint uses a private CA (an emulator, a TLS-inspecting proxy), set ca_certificate to a PEM \

@@ -198,9 +198,14 @@ impl ArmClient {
                         e.retried_for = unreachable_for.filter(|_| attempt > 1);
                         ArmError::Endpoint(e)
                     }
-                    other => ArmError::Timeout(format!(
-                        "gave up after {attempt} attempts (retries are bounded by the operation's timeout); last error: {other}"
-                    )),
+                    other => {
+                        let why = if attempt >= self.policy.max_attempts {
+                            "the retry limit"
+                        } else {
+                            "the operation's timeout"
+                        };
+                        ArmError::Timeout(format!("gave up after {attempt} attempts ({why}); last error: {other}"))
+                    }
                 });
             };
             tracing::info!(method = %method, path, attempt, wait_ms = wait.as_millis() as u64, correlation_id, "retrying ARM request: {error}");

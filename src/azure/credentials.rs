@@ -170,6 +170,7 @@ impl CredentialChain {
     /// identity endpoints have their own retries in the SDK, and a machine without one must
     /// not wait for it).
     fn classify(&self, e: &azure_core::Error, text: &str) -> LinkFailure {
+        // Entra's answer, or our HTTP client's failure, whichever the chain holds first.
         let mut node: Option<&(dyn std::error::Error + 'static)> = Some(e);
         let mut depth = 0;
         while let Some(err) = node.filter(|_| depth < 32) {
@@ -202,17 +203,8 @@ impl CredentialChain {
             }
             node = err.source();
         }
-        // No typed transport error reachable: a TLS failure spelled out is still permanent.
-        match transport::classify_message(text) {
-            Some(failure @ Failure::Tls(_)) => LinkFailure::Tls(EndpointError::new(
-                &self.authority,
-                Some("authority_host"),
-                failure,
-                self.ca_certificate.as_deref(),
-                text.to_string(),
-            )),
-            _ => LinkFailure::Rejected,
-        }
+        // No transport error of ours (e.g. the Azure CLI failed): nothing a retry fixes.
+        LinkFailure::Rejected
     }
 }
 
@@ -287,5 +279,113 @@ fn build(m: &AuthMethod, s: &Settings, http: &reqwest::Client) -> Result<Arc<dyn
             let c = AzureCliCredential::new(Some(opts)).map_err(|e| describe_error(&e))?;
             Ok(c)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::azure::http::{build_client, TlsProblem, Unreachable};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const SCOPE: &str = "https://management.azure.com/.default";
+
+    fn chain(authority: &str, ca: Option<&str>) -> CredentialChain {
+        let settings = Settings {
+            tenant_id: Some("00000000-0000-0000-0000-000000000001".into()),
+            client_id: Some("00000000-0000-0000-0000-000000000002".into()),
+            client_secret: Some("s3cret".into()),
+            authority_host: authority.into(),
+            ca_certificate: ca.map(str::to_string),
+            ..Default::default()
+        };
+        CredentialChain::new(&settings, build_client(ca).unwrap())
+    }
+
+    /// A token endpoint (TLS, trusted through the returned `ca_certificate`) that answers every
+    /// request with `status` and an Entra error body, counting the connections it gets (one
+    /// per attempt: it closes after answering).
+    async fn entra_answering(dir: &std::path::Path, status: u16) -> (String, String, Arc<AtomicUsize>) {
+        let (ca, config) = crate::azure::http::tests::trusted_server_config(dir);
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("https://{}/", listener.local_addr().unwrap());
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                seen.fetch_add(1, Ordering::SeqCst);
+                let Ok(mut tls) = acceptor.accept(tcp).await else { continue };
+                // Read the whole request (headers, then the form body) before answering.
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while let Ok(n) = tls.read(&mut chunk).await {
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                            .unwrap_or(0usize);
+                        if buf.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                let body = r#"{"error":"temporarily_unavailable","error_description":"AADSTS90033: try later","error_codes":[90033]}"#;
+                let resp = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(resp.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            }
+        });
+        (url, ca, count)
+    }
+
+    #[tokio::test]
+    async fn entra_5xx_is_transient_and_4xx_rejected_each_tried_once() {
+        for (status, transient) in [(503, true), (500, true), (429, true), (401, false), (400, false)] {
+            let dir = tempfile::tempdir().unwrap();
+            let (url, ca, count) = entra_answering(dir.path(), status).await;
+            let err = chain(&url, Some(&ca)).token(SCOPE).await.unwrap_err();
+            match (&err, transient) {
+                (TokenError::Transient(m), true) | (TokenError::Rejected(m), false) => {
+                    assert!(m.contains("client secret") && m.contains("AADSTS90033"), "{m}")
+                }
+                _ => panic!("{status}: {err:?}"),
+            }
+            // The SDK's own retries are off: our ARM client decides.
+            assert_eq!(count.load(Ordering::SeqCst), 1, "{status}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_closed_authority_host_is_unreachable_and_named() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let err = chain(&format!("https://127.0.0.1:{port}/"), None).token(SCOPE).await.unwrap_err();
+        let TokenError::Endpoint(e) = err else { panic!("{err:?}") };
+        assert_eq!(e.failure, Failure::Unreachable(Unreachable::Refused));
+        assert_eq!(e.attribute, Some("authority_host"));
+        assert_eq!(e.endpoint, format!("https://127.0.0.1:{port}"));
+        assert!(e.detail.contains("client secret"), "names the method: {}", e.detail);
+    }
+
+    #[tokio::test]
+    async fn an_untrusted_authority_certificate_is_permanent() {
+        let (addr, accepted) = crate::azure::http::tests::untrusted_tls_server().await;
+        let err = chain(&format!("https://{addr}/"), None).token(SCOPE).await.unwrap_err();
+        let TokenError::Endpoint(e) = err else { panic!("{err:?}") };
+        assert_eq!(e.failure, Failure::Tls(TlsProblem::UnknownIssuer));
+        assert_eq!(e.attribute, Some("authority_host"));
+        assert!(e.to_string().contains("Trusted CAs: the system roots."), "{e}");
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "one handshake, no retries");
     }
 }

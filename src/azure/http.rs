@@ -338,8 +338,61 @@ impl fmt::Display for EndpointError {
 impl StdError for EndpointError {}
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A server configuration for `127.0.0.1` whose certificate a fresh CA issued; that CA's
+    /// PEM is written into `dir` and its path returned (for `ca_certificate`).
+    pub(crate) fn trusted_server_config(dir: &std::path::Path) -> (String, Arc<rustls::ServerConfig>) {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "aksid test CA");
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let ca_path = dir.join("ca.pem");
+        std::fs::write(&ca_path, ca.pem()).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert =
+            rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap().signed_by(&key, &issuer).unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+        let config =
+            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(vec![cert.der().clone()], key)
+                .unwrap();
+        (ca_path.display().to_string(), Arc::new(config))
+    }
+
+    /// A TLS server on loopback whose self-signed certificate no trusted CA issued; counts
+    /// the connections it accepts.
+    pub(crate) async fn untrusted_tls_server() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+        let config =
+            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(vec![cert.cert.der().clone()], key)
+                .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                seen.fetch_add(1, Ordering::SeqCst);
+                let _ = acceptor.accept(tcp).await;
+            }
+        });
+        (addr, count)
+    }
 
     /// An error with a message and an optional source, like those of hyper and reqwest.
     #[derive(Debug)]
@@ -468,26 +521,10 @@ mod tests {
         assert_eq!(classify_typed(&err), Some(Failure::Unreachable(Unreachable::Refused)), "{err:?}");
 
         // A TLS server whose certificate no trusted CA issued.
-        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
-        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
-        let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.cert.der().clone()], key)
-        .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move {
-            let (tcp, _) = listener.accept().await.unwrap();
-            let _ = acceptor.accept(tcp).await;
-        });
+        let (addr, accepted) = untrusted_tls_server().await;
         let err = client.get(format!("https://{addr}/")).send().await.unwrap_err();
         assert_eq!(classify_typed(&err), Some(Failure::Tls(TlsProblem::UnknownIssuer)), "{err:?}");
-        server.await.unwrap();
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
 
         // Plain HTTP on an https endpoint: the handshake fails.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

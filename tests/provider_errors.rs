@@ -227,8 +227,9 @@ resource "aksid_role_assignment" "ra" {{
     assert!(injected >= 4, "the outage was seen and retried: {puts:?}");
     assert!(puts.iter().any(|r| r["status"] == 201), "{puts:?}");
     let first_ok = puts.iter().find(|r| r["status"] == 201).map(|r| parse_time(r["time"].as_str().unwrap()));
-    let idle = first_ok.map(|t| t - ended_at);
+    let idle = first_ok.map_or("?".to_string(), |t| format!("{:.2}s", (t - ended_at).as_seconds_f64()));
     eprintln!(
-        "outage of {injected} failed PUTs; after it ended: first successful PUT {idle:?} later, apply finished {finished_after:?} later"
+        "outage of {injected} failed PUTs; after it ended: first successful PUT {idle} later, apply finished {:.2}s later",
+        finished_after.as_secs_f64()
     );
 }

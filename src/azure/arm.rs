@@ -1,7 +1,9 @@
 //! Azure Resource Manager client: bearer tokens from the credential chain, retries on
 //! throttling and transient failures (honouring `Retry-After`, bounded by the caller's
-//! deadline), and errors that carry ARM's code, message and request/correlation ids.
-//! Tokens and secrets are never logged.
+//! deadline; see `retry` for the schedule), and errors that carry ARM's code, message and
+//! request/correlation ids. Certificate and TLS failures of ARM or of the token endpoint are
+//! not retried; an endpoint that does not answer is retried for a few seconds only. Both are
+//! reported as `ArmError::Endpoint`, naming the endpoint. Tokens and secrets are never logged.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,8 +11,9 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::Value as Json;
 
-use super::credentials::CredentialChain;
-use super::retry::{is_retryable_status, parse_retry_after, RetryPolicy};
+use super::credentials::{CredentialChain, TokenError};
+use super::http::{self, EndpointError, Failure};
+use super::retry::{is_retryable_status, parse_retry_after, Failed, RetryPolicy};
 
 /// What went wrong with an ARM call.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -28,6 +31,10 @@ pub enum ArmError {
     },
     #[error("authentication failed: {0}")]
     Auth(String),
+    /// ARM or the token endpoint cannot be used: its TLS certificate is not accepted, or it
+    /// does not answer. A problem of the provider's configuration (or the network).
+    #[error("{0}")]
+    Endpoint(EndpointError),
     #[error("{method} {path}: {message} (correlation id {correlation_id})")]
     Transport { method: String, path: String, message: String, correlation_id: String },
     #[error("{0}")]
@@ -63,6 +70,19 @@ pub struct ArmClient {
     credentials: Arc<CredentialChain>,
     token_scope: String,
     policy: RetryPolicy,
+    ca_certificate: Option<String>,
+}
+
+/// The outcome of one attempt.
+enum Step {
+    Done(ArmResponse),
+    Fail(ArmError),
+    /// Transient; `unreachable` when the endpoint did not answer at all.
+    Retry {
+        error: ArmError,
+        hint: Option<Duration>,
+        unreachable: bool,
+    },
 }
 
 /// The token audience of each cloud's Resource Manager.
@@ -82,7 +102,18 @@ impl ArmClient {
             credentials,
             token_scope: token_scope(environment).to_string(),
             policy: RetryPolicy::default(),
+            ca_certificate: None,
         }
+    }
+
+    /// The `ca_certificate` the HTTP client trusts, named in TLS errors.
+    pub fn with_ca_certificate(mut self, path: Option<&str>) -> Self {
+        self.ca_certificate = path.map(str::to_string);
+        self
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 
     pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
@@ -137,80 +168,144 @@ impl ArmClient {
         let url =
             format!("{}{}", self.endpoint, if path.starts_with('/') { path.to_string() } else { format!("/{path}") });
         let mut attempt: u32 = 0;
+        let mut unreachable_since: Option<Instant> = None;
         loop {
             attempt += 1;
-            let (token, _) = self.credentials.token(&self.token_scope).await.map_err(ArmError::Auth)?;
-            let mut req = self
-                .http
-                .request(method.clone(), &url)
-                .query(query)
-                .bearer_auth(token.token.secret())
-                .header("x-ms-correlation-request-id", &correlation_id);
-            if let Some(b) = body {
-                req = req.json(b);
-            }
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let outcome = req.timeout(remaining.max(Duration::from_millis(1))).send().await;
-            let (retryable, hint, error) = match outcome {
-                Ok(resp) => {
-                    let status = resp.status();
-                    let header = |n: &str| resp.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
-                    let request_id = header("x-ms-request-id").unwrap_or_default();
-                    let hint = parse_retry_after(
-                        header("retry-after").as_deref(),
-                        header("retry-after-ms").or_else(|| header("x-ms-retry-after-ms")).as_deref(),
-                        time::OffsetDateTime::now_utc().unix_timestamp(),
-                    );
-                    let text = resp.text().await.unwrap_or_default();
-                    let json: Json = if text.trim().is_empty() {
-                        Json::Null
-                    } else {
-                        serde_json::from_str(&text).unwrap_or(Json::String(text))
-                    };
-                    if status.is_success() {
-                        tracing::debug!(method = %method, path, status = status.as_u16(), request_id, correlation_id, attempt, "ARM request");
-                        return Ok(ArmResponse { status: status.as_u16(), body: json, request_id });
-                    }
-                    let err = api_error(&method, path, status, &json, &request_id, &correlation_id);
-                    tracing::debug!(method = %method, path, status = status.as_u16(), request_id, correlation_id, attempt, "ARM request failed");
-                    (is_retryable_status(status.as_u16()), hint, err)
-                }
-                Err(e) => {
-                    let err = ArmError::Transport {
-                        method: method.to_string(),
-                        path: path.to_string(),
-                        message: transport_message(&e),
-                        correlation_id: correlation_id.clone(),
-                    };
-                    (e.is_connect() || e.is_request() || e.is_body() || e.is_timeout(), None, err)
-                }
+            let started = Instant::now();
+            let (error, hint, unreachable) =
+                match self.attempt(&method, &url, path, query, body, deadline, &correlation_id, attempt).await {
+                    Step::Done(resp) => return Ok(resp),
+                    Step::Fail(e) => return Err(e),
+                    Step::Retry { error, hint, unreachable } => (error, hint, unreachable),
+                };
+            // The streak of "nobody answers" starts with the first attempt that got no answer.
+            let unreachable_for = if unreachable {
+                Some(unreachable_since.get_or_insert(started).elapsed())
+            } else {
+                unreachable_since = None;
+                None
             };
-            if !retryable {
-                return Err(error);
-            }
-            let jitter = (uuid::Uuid::new_v4().as_u128() % 10_000) as f64 / 10_000.0;
-            let wait = self.policy.delay(attempt, hint, jitter);
-            let left = deadline.saturating_duration_since(Instant::now());
-            if !self.policy.should_retry(attempt, wait, left) {
-                return Err(ArmError::Timeout(format!(
-                    "gave up after {attempt} attempts within the operation's timeout; last error: {error}"
-                )));
-            }
+            let failed = Failed {
+                attempts: attempt,
+                server_hint: hint,
+                jitter: (uuid::Uuid::new_v4().as_u128() % 10_000) as f64 / 10_000.0,
+                time_left: deadline.saturating_duration_since(Instant::now()),
+                unreachable_for,
+            };
+            let Some(wait) = self.policy.next(&failed) else {
+                return Err(match error {
+                    ArmError::Endpoint(mut e) => {
+                        e.retried_for = unreachable_for.filter(|_| attempt > 1);
+                        ArmError::Endpoint(e)
+                    }
+                    other => {
+                        let why = if attempt >= self.policy.max_attempts {
+                            "the retry limit"
+                        } else {
+                            "the operation's timeout"
+                        };
+                        ArmError::Timeout(format!("gave up after {attempt} attempts ({why}); last error: {other}"))
+                    }
+                });
+            };
             tracing::info!(method = %method, path, attempt, wait_ms = wait.as_millis() as u64, correlation_id, "retrying ARM request: {error}");
             tokio::time::sleep(wait).await;
         }
     }
-}
 
-fn transport_message(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
+    /// One attempt: a token, then the request.
+    #[allow(clippy::too_many_arguments)]
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Json>,
+        deadline: Instant,
+        correlation_id: &str,
+        attempt: u32,
+    ) -> Step {
+        let token = match self.credentials.token(&self.token_scope).await {
+            Ok((token, _)) => token,
+            Err(TokenError::Rejected(why)) => return Step::Fail(ArmError::Auth(why)),
+            Err(TokenError::Endpoint(e)) if e.failure.is_permanent() => return Step::Fail(ArmError::Endpoint(e)),
+            Err(TokenError::Endpoint(e)) => {
+                return Step::Retry { error: ArmError::Endpoint(e), hint: None, unreachable: true }
+            }
+            Err(TokenError::Transient(why)) => {
+                return Step::Retry { error: ArmError::Auth(why), hint: None, unreachable: false }
+            }
+        };
+        let mut req = self
+            .http
+            .request(method.clone(), url)
+            .query(query)
+            .bearer_auth(token.token.secret())
+            .header("x-ms-correlation-request-id", correlation_id);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match req.timeout(remaining.max(Duration::from_millis(1))).send().await {
+            Ok(resp) => {
+                let status = resp.status();
+                let header = |n: &str| resp.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+                let request_id = header("x-ms-request-id").unwrap_or_default();
+                let hint = parse_retry_after(
+                    header("retry-after").as_deref(),
+                    header("retry-after-ms").or_else(|| header("x-ms-retry-after-ms")).as_deref(),
+                    time::OffsetDateTime::now_utc().unix_timestamp(),
+                );
+                let text = resp.text().await.unwrap_or_default();
+                let json: Json = if text.trim().is_empty() {
+                    Json::Null
+                } else {
+                    serde_json::from_str(&text).unwrap_or(Json::String(text))
+                };
+                if status.is_success() {
+                    tracing::debug!(method = %method, path, status = status.as_u16(), request_id, correlation_id, attempt, "ARM request");
+                    return Step::Done(ArmResponse { status: status.as_u16(), body: json, request_id });
+                }
+                let err = api_error(method, path, status, &json, &request_id, correlation_id);
+                tracing::debug!(method = %method, path, status = status.as_u16(), request_id, correlation_id, attempt, "ARM request failed");
+                if is_retryable_status(status.as_u16()) {
+                    Step::Retry { error: err, hint, unreachable: false }
+                } else {
+                    Step::Fail(err)
+                }
+            }
+            Err(e) => {
+                let failure = http::classify(&e);
+                let endpoint = || {
+                    ArmError::Endpoint(EndpointError::new(
+                        url,
+                        Some("arm_endpoint"),
+                        failure,
+                        self.ca_certificate.as_deref(),
+                        http::chain_text(&e),
+                    ))
+                };
+                match failure {
+                    Failure::Tls(_) => Step::Fail(endpoint()),
+                    Failure::Unreachable(_) => Step::Retry { error: endpoint(), hint: None, unreachable: true },
+                    Failure::Interrupted => {
+                        let error = ArmError::Transport {
+                            method: method.to_string(),
+                            path: path.to_string(),
+                            message: http::chain_text(&e),
+                            correlation_id: correlation_id.to_string(),
+                        };
+                        if e.is_connect() || e.is_request() || e.is_body() || e.is_timeout() {
+                            Step::Retry { error, hint: None, unreachable: false }
+                        } else {
+                            Step::Fail(error)
+                        }
+                    }
+                }
+            }
+        }
     }
-    text
 }
 
 /// Build an error from ARM's envelope (`{"error":{"code","message"}}`), tolerating bodies
@@ -257,5 +352,43 @@ mod tests {
         assert!(text.contains("req-1") && text.contains("corr-1"), "{text}");
         let odd = api_error(&Method::GET, "/x", StatusCode::BAD_GATEWAY, &Json::Null, "", "");
         assert_eq!(odd.code(), Some("Bad Gateway"));
+    }
+
+    /// How `arm_diag` (resources/assignments.rs) reports these errors: configuration failures
+    /// are not pinned on the resource's attribute.
+    #[test]
+    fn configuration_failures_carry_no_path_and_say_so() {
+        use crate::azure::http::{EndpointError, TlsProblem, Unreachable};
+        let at = || Some(crate::framework::AttributePath::attr("cluster_id"));
+        let tls = ArmError::Endpoint(EndpointError::new(
+            "https://127.0.0.1:8443/",
+            Some("arm_endpoint"),
+            Failure::Tls(TlsProblem::UnknownIssuer),
+            Some("/tmp/ca.pem"),
+            "invalid peer certificate: UnknownIssuer".into(),
+        ));
+        let refused = ArmError::Endpoint(EndpointError::new(
+            "https://127.0.0.1:1/",
+            Some("arm_endpoint"),
+            Failure::Unreachable(Unreachable::Refused),
+            None,
+            "Connection refused".into(),
+        ));
+        for (e, summary) in [
+            (ArmError::Auth("AADSTS7000215".into()), "Azure authentication failed (provider configuration)"),
+            (tls, "Provider configuration: TLS certificate of arm_endpoint not accepted"),
+            (refused, "Provider configuration: cannot connect to arm_endpoint"),
+        ] {
+            let d = crate::resources::assignments::arm_diag(&e, at(), "Cannot read the AKS cluster");
+            assert_eq!(d.0.len(), 1);
+            assert_eq!(d.0[0].attribute, None, "{e}");
+            assert_eq!(d.0[0].summary, summary);
+            assert!(d.0[0].detail.starts_with("Cannot read the AKS cluster: "), "{}", d.0[0].detail);
+        }
+        let api = ArmError::Timeout("gave up".into());
+        assert_eq!(
+            crate::resources::assignments::arm_diag(&api, at(), "Cannot read the AKS cluster").0[0].attribute,
+            at()
+        );
     }
 }

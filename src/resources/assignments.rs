@@ -207,11 +207,23 @@ pub fn findings_at(findings: &[Finding], path: impl Fn(&SourcePath) -> Attribute
     d
 }
 
-/// An ARM failure as a diagnostic: authentication problems are about the provider, so they
-/// carry no attribute path; anything else points at `path` when given.
+/// An ARM failure as a diagnostic. Failures that are about the provider's configuration
+/// (authentication, an endpoint's TLS, an endpoint that does not answer) carry no attribute
+/// path and a summary that says so, with `summary` (what we were doing) in the detail; anything
+/// else points at `path` when given.
 pub fn arm_diag(e: &ArmError, path: Option<AttributePath>, summary: &str) -> Diagnostics {
     let d = match e {
-        ArmError::Auth(why) => return Diagnostic::error("Azure authentication failed", why.clone()).into(),
+        ArmError::Auth(why) => {
+            return Diagnostic::error(
+                "Azure authentication failed (provider configuration)",
+                format!("{summary}: {why}"),
+            )
+            .into()
+        }
+        ArmError::Endpoint(ep) => {
+            return Diagnostic::error(format!("Provider configuration: {}", ep.summary()), format!("{summary}: {ep}"))
+                .into()
+        }
         _ => Diagnostic::error(summary, e.to_string()),
     };
     match path {

@@ -26,7 +26,8 @@ impl<'de> ValueDeserializer<'de> {
     }
 }
 
-/// A whole number within `min..=max`; anything else (fractional, too large) is an error.
+/// A whole number that fits `T` (`min..=max`, named in the message); a fractional or
+/// out-of-range number is an error.
 fn whole<T: TryFrom<i128>>(n: &Number, min: i128, max: i128) -> Result<T, Error> {
     let i = match n {
         Number::Int(i) => Some(i128::from(*i)),
@@ -35,8 +36,7 @@ fn whole<T: TryFrom<i128>>(n: &Number, min: i128, max: i128) -> Result<T, Error>
         Number::Float(_) => None,
         Number::Decimal(s) => s.parse::<i128>().ok(),
     };
-    i.filter(|i| (min..=max).contains(i))
-        .and_then(|i| T::try_from(i).ok())
+    i.and_then(|i| T::try_from(i).ok())
         .ok_or_else(|| Error::new("Invalid number", format!("Expected a whole number from {min} to {max}, got {n}.")))
 }
 

@@ -10,6 +10,33 @@ use crate::framework::value::{Number, Value};
 
 pub(super) struct ValueSerializer;
 
+/// Integer types that fit in i64.
+macro_rules! widen {
+    ($($method:ident $t:ty),*) => {$(
+        fn $method(self, i: $t) -> Result<Value, Error> {
+            self.serialize_i64(i.into())
+        }
+    )*};
+}
+
+/// List builders for sequences, tuples and tuple structs.
+macro_rules! sequence {
+    ($($trait:ident $method:ident),*) => {$(
+        impl ser::$trait for Elements {
+            type Ok = Value;
+            type Error = Error;
+            fn $method<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
+                let i = self.0.len() as i64;
+                self.0.push(v.serialize(ValueSerializer).map_err(|e| e.within(PathStep::Index(i)))?);
+                Ok(())
+            }
+            fn end(self) -> Result<Value, Error> {
+                Ok(Value::List(self.0))
+            }
+        }
+    )*};
+}
+
 fn unsupported(what: &str) -> Error {
     Error::new("Cannot encode value", format!("{what} cannot be stored in a Terraform value."))
 }
@@ -28,29 +55,12 @@ impl ser::Serializer for ValueSerializer {
     fn serialize_bool(self, b: bool) -> Result<Value, Error> {
         Ok(Value::Bool(b))
     }
-    fn serialize_i8(self, i: i8) -> Result<Value, Error> {
-        self.serialize_i64(i.into())
-    }
-    fn serialize_i16(self, i: i16) -> Result<Value, Error> {
-        self.serialize_i64(i.into())
-    }
-    fn serialize_i32(self, i: i32) -> Result<Value, Error> {
-        self.serialize_i64(i.into())
-    }
+    widen! { serialize_i8 i8, serialize_i16 i16, serialize_i32 i32, serialize_u8 u8, serialize_u16 u16, serialize_u32 u32 }
     fn serialize_i64(self, i: i64) -> Result<Value, Error> {
         Ok(Value::int(i))
     }
     fn serialize_i128(self, i: i128) -> Result<Value, Error> {
         Ok(Value::Number(i64::try_from(i).map_or_else(|_| Number::Decimal(i.to_string()), Number::Int)))
-    }
-    fn serialize_u8(self, u: u8) -> Result<Value, Error> {
-        self.serialize_i64(u.into())
-    }
-    fn serialize_u16(self, u: u16) -> Result<Value, Error> {
-        self.serialize_i64(u.into())
-    }
-    fn serialize_u32(self, u: u32) -> Result<Value, Error> {
-        self.serialize_i64(u.into())
     }
     fn serialize_u64(self, u: u64) -> Result<Value, Error> {
         Ok(Value::Number(Number::from_u64(u)))
@@ -141,46 +151,7 @@ impl ser::Serializer for ValueSerializer {
 /// A list under construction; errors are prefixed with the element's index.
 pub(super) struct Elements(Vec<Value>);
 
-impl Elements {
-    fn push<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        let i = self.0.len() as i64;
-        self.0.push(v.serialize(ValueSerializer).map_err(|e| e.within(PathStep::Index(i)))?);
-        Ok(())
-    }
-}
-
-impl ser::SerializeSeq for Elements {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Value, Error> {
-        Ok(Value::List(self.0))
-    }
-}
-
-impl ser::SerializeTuple for Elements {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Value, Error> {
-        Ok(Value::List(self.0))
-    }
-}
-
-impl ser::SerializeTupleStruct for Elements {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Value, Error> {
-        Ok(Value::List(self.0))
-    }
-}
+sequence! { SerializeSeq serialize_element, SerializeTuple serialize_element, SerializeTupleStruct serialize_field }
 
 /// A map under construction. Keys may be strings, numbers, bools or unit enum variants.
 #[derive(Default)]

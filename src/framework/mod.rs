@@ -4,6 +4,7 @@
 pub mod codec;
 pub mod diagnostics;
 pub mod duration;
+pub mod model;
 pub mod provider;
 pub mod schema;
 pub mod types;

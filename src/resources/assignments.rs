@@ -285,6 +285,7 @@ fn cause(e: &ArmError) -> String {
     match e {
         ArmError::Api { code, .. } => code.clone(),
         ArmError::Auth(_) => "authentication".into(),
+        ArmError::Endpoint(_) => "endpoint".into(),
         ArmError::Timeout(_) => "timeout".into(),
         _ => "connection".into(),
     }
@@ -307,6 +308,15 @@ fn explain(verb: &str, cause: &str) -> (String, &'static str) {
         ("create", "UnmatchedPrincipalType") => (
             "Principal type does not match the directory".into(),
             "Set principal_type to the principal's type in Entra ID (ServicePrincipal, User, Group or ForeignGroup).",
+        ),
+        // About the provider block, not the grants: one cause for all of them.
+        (_, "authentication") => (
+            "Azure authentication failed (provider configuration)".into(),
+            "Check the provider's credentials (client, OIDC, managed identity or Azure CLI settings).",
+        ),
+        (_, "endpoint") => (
+            "Provider configuration: an Azure endpoint is unusable".into(),
+            "Check arm_endpoint, authority_host and ca_certificate in the provider block.",
         ),
         _ => (format!("Cannot {verb} role assignments"), ""),
     }

@@ -6,6 +6,9 @@
 //! (values, schemas, traits) ← `provider`/`resources` (our provider) → `azure` (pure Azure logic).
 
 pub mod azure;
+pub mod clients;
+pub mod domain;
+pub mod executor;
 pub mod framework;
 pub mod functions;
 pub mod known;
@@ -15,6 +18,7 @@ pub mod plugin;
 pub mod protocol;
 pub mod provider;
 pub mod resources;
+pub mod settings;
 
 /// Code generated from `proto/` at build time.
 pub mod proto {

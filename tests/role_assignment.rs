@@ -270,7 +270,10 @@ fn a_lower_case_scope_applies_when_arm_answers_in_canonical_casing() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|a| a["properties"]["principalId"] == CP && a["properties"]["scope"].as_str().unwrap().eq_ignore_ascii_case(STORAGE))
+        .find(|a| {
+            a["properties"]["principalId"] == CP
+                && a["properties"]["scope"].as_str().unwrap().eq_ignore_ascii_case(STORAGE)
+        })
         .map(|a| a["properties"]["scope"].as_str().unwrap().to_string())
         .unwrap();
     assert_eq!(stored, STORAGE, "ARM's canonical casing");

@@ -267,7 +267,8 @@ fn config_driven_import_of_a_single_assignment_round_trips() {
 fn lower_case_ids_in_the_matrix_keep_their_planned_spelling() {
     let emu = Emulator::start(&example_seed());
     let tf = &terraforms()[0];
-    let lower = |s: &str| s.replace("resourceGroups", "resourcegroups").replace("Microsoft.Network", "microsoft.network");
+    let lower =
+        |s: &str| s.replace("resourceGroups", "resourcegroups").replace("Microsoft.Network", "microsoft.network");
     let body = format!(
         "resource \"aksid_cluster_identity_roles\" \"aks\" {{\n  {}\n  subnet_ids = [\"{}\"]\n  dns_zone_ids = [\"{}\"]\n}}\n",
         cluster_line(),

@@ -353,42 +353,4 @@ mod tests {
         let odd = api_error(&Method::GET, "/x", StatusCode::BAD_GATEWAY, &Json::Null, "", "");
         assert_eq!(odd.code(), Some("Bad Gateway"));
     }
-
-    /// How `arm_diag` (resources/assignments.rs) reports these errors: configuration failures
-    /// are not pinned on the resource's attribute.
-    #[test]
-    fn configuration_failures_carry_no_path_and_say_so() {
-        use crate::azure::http::{EndpointError, TlsProblem, Unreachable};
-        let at = || Some(crate::framework::AttributePath::attr("cluster_id"));
-        let tls = ArmError::Endpoint(EndpointError::new(
-            "https://127.0.0.1:8443/",
-            Some("arm_endpoint"),
-            Failure::Tls(TlsProblem::UnknownIssuer),
-            Some("/tmp/ca.pem"),
-            "invalid peer certificate: UnknownIssuer".into(),
-        ));
-        let refused = ArmError::Endpoint(EndpointError::new(
-            "https://127.0.0.1:1/",
-            Some("arm_endpoint"),
-            Failure::Unreachable(Unreachable::Refused),
-            None,
-            "Connection refused".into(),
-        ));
-        for (e, summary) in [
-            (ArmError::Auth("AADSTS7000215".into()), "Azure authentication failed (provider configuration)"),
-            (tls, "Provider configuration: TLS certificate of arm_endpoint not accepted"),
-            (refused, "Provider configuration: cannot connect to arm_endpoint"),
-        ] {
-            let d = crate::resources::assignments::arm_diag(&e, at(), "Cannot read the AKS cluster");
-            assert_eq!(d.0.len(), 1);
-            assert_eq!(d.0[0].attribute, None, "{e}");
-            assert_eq!(d.0[0].summary, summary);
-            assert!(d.0[0].detail.starts_with("Cannot read the AKS cluster: "), "{}", d.0[0].detail);
-        }
-        let api = ArmError::Timeout("gave up".into());
-        assert_eq!(
-            crate::resources::assignments::arm_diag(&api, at(), "Cannot read the AKS cluster").0[0].attribute,
-            at()
-        );
-    }
 }

@@ -23,7 +23,7 @@ use azure_identity::{
 
 use super::http::{self as transport, EndpointError, Failure};
 use super::retry::is_retryable_status;
-use crate::provider::config::{AuthMethod, Settings};
+use crate::settings::{AuthMethod, Settings};
 
 /// Why no token could be had.
 #[derive(Debug, Clone, PartialEq, Eq)]

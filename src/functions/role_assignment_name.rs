@@ -1,7 +1,7 @@
 //! `provider::aksid::role_assignment_name(scope, principal_id, role)`: the deterministic name
 //! aksid gives a role assignment, for modules that need it without the resource.
 
-use crate::azure::{names, roles};
+use crate::domain::{names, roles};
 use crate::framework::{Function, FunctionError, Parameter, Type, Value};
 
 pub struct RoleAssignmentName;

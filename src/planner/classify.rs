@@ -2,8 +2,8 @@
 //! identities already hold, recover the inputs that would produce them, so that importing an
 //! existing cluster and writing the matching configuration plans no changes.
 
-use crate::azure::ids::ResourceId;
-use crate::azure::roles;
+use crate::domain::ids::ResourceId;
+use crate::domain::roles;
 
 use super::diff::ActualAssignment;
 use super::{ExtraAssignment, IdentityKind};

@@ -21,8 +21,8 @@
 
 use std::collections::HashSet;
 
-use crate::azure::ids::ResourceId;
-use crate::azure::roles;
+use crate::domain::ids::ResourceId;
+use crate::domain::roles;
 
 use super::{DesiredAssignment, Known};
 
@@ -161,7 +161,7 @@ pub fn orphans(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::azure::names::role_assignment_name;
+    use crate::domain::names::role_assignment_name;
     use crate::planner::{IdentityKind, RoleRef, SourcePath};
 
     const ACR: &str = "/subscriptions/00000000-0000-0000-0000-0000000000b2/resourceGroups/rg-hub/providers/Microsoft.ContainerRegistry/registries/acrhubshared";

@@ -23,8 +23,8 @@
 
 use std::collections::HashMap;
 
-use crate::azure::ids::{ResourceId, Scope, ScopeKind};
-use crate::azure::roles;
+use crate::domain::ids::{ResourceId, Scope, ScopeKind};
+use crate::domain::roles;
 
 use super::policy::{self, describe_type, Finding, ScopeFit, ScopeRequirement, Severity, RESOURCE_GROUP_TYPE};
 use super::{is_guid, DesiredAssignment, IdentityKind, Known, RoleRef, SourcePath};
@@ -662,7 +662,7 @@ mod tests {
             assert_eq!(a.description, None);
             assert!(a.reason.ends_with('.') && !a.reason.is_empty());
             let name = a.name().into_option().unwrap();
-            assert_eq!(name, crate::azure::names::role_assignment_name(&a.scope, principal, &a.role.guid));
+            assert_eq!(name, crate::domain::names::role_assignment_name(&a.scope, principal, &a.role.guid));
             assert_eq!(
                 a.id(),
                 Known::Known(format!("{}/providers/Microsoft.Authorization/roleAssignments/{name}", a.scope))

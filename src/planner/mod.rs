@@ -23,8 +23,8 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use crate::azure::names;
-use crate::azure::roles::{self, BuiltinRole};
+use crate::domain::names;
+use crate::domain::roles::{self, BuiltinRole};
 
 pub use diff::{equivalent, orphans, plan_actions, Action, ActualAssignment};
 pub use matrix::{expand, ClusterIntent, Expansion, ExtraAssignment, PendingAssignment, PodIdentityIntent};
@@ -216,12 +216,7 @@ impl DesiredAssignment {
     }
 }
 
-/// 8-4-4-4-12 hexadecimal digits, either case.
-fn is_guid(s: &str) -> bool {
-    let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
-}
+use crate::domain::is_guid;
 
 #[cfg(test)]
 mod tests {
@@ -332,13 +327,5 @@ mod tests {
         let u: Known<String> = None.into();
         assert_eq!(u.as_ref().map(|s| s.len()), Known::Unknown);
         assert_eq!(u.into_option(), None);
-    }
-
-    #[test]
-    fn guids() {
-        assert!(is_guid(PRINCIPAL));
-        assert!(is_guid(&PRINCIPAL.to_uppercase()));
-        assert!(!is_guid("2a8f9b1c0d3e4f5a8b6c7d8e9f0a1b2c"));
-        assert!(!is_guid("not-a-guid"));
     }
 }

@@ -19,7 +19,7 @@
 
 use std::fmt;
 
-use crate::azure::ids::{ResourceId, ScopeKind};
+use crate::domain::ids::{ResourceId, ScopeKind};
 
 use super::{DesiredAssignment, SourcePath};
 
@@ -578,7 +578,7 @@ pub fn review(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::azure::roles;
+    use crate::domain::roles;
     use crate::planner::{IdentityKind, Known, RoleRef};
 
     const SUB: &str = "/subscriptions/00000000-0000-0000-0000-000000000001";

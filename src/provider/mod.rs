@@ -8,7 +8,7 @@
 
 pub mod config;
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -25,32 +25,7 @@ use crate::resources;
 /// The provider's source address, as users write it in `required_providers`.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/aksid/aksid";
 
-/// What Configure produced: the resolved settings and the clients built from them.
-pub struct Clients {
-    pub settings: config::Settings,
-    pub arm: ArmClient,
-}
-
-/// Shared between the provider and every resource; filled in by Configure.
-#[derive(Default)]
-pub struct ProviderState {
-    clients: RwLock<Option<Arc<Clients>>>,
-}
-
-impl ProviderState {
-    /// The configured clients, or an error diagnostic for resources used before Configure
-    /// (which Terraform never does) or with an unknown provider configuration.
-    pub fn clients(&self) -> Result<Arc<Clients>, Diagnostics> {
-        self.clients.read().ok().and_then(|c| c.clone()).ok_or_else(|| {
-            Diagnostic::error(
-                "Provider not configured",
-                "The aksid provider configuration is not known yet (it may depend on a resource that is not created). \
-                 Apply that resource first, or use -target.",
-            )
-            .into()
-        })
-    }
-}
+pub use crate::clients::{Clients, ProviderState};
 
 fn build_clients(settings: config::Settings) -> Result<(Clients, reqwest::Client), Diagnostics> {
     let http = http::build_client(settings.ca_certificate.as_deref()).map_err(|e| {
@@ -175,9 +150,7 @@ impl Provider for AksidProvider {
                         if d.has_errors() {
                             return d;
                         }
-                        if let Ok(mut slot) = self.state.clients.write() {
-                            *slot = Some(Arc::new(clients));
-                        }
+                        self.state.set(clients);
                         d
                     }
                     Err(d) => d,

@@ -4,9 +4,10 @@
 use std::time::{Duration, Instant};
 
 use crate::azure::arm::{ArmClient, ArmError};
-use crate::azure::ids::ResourceId;
 use crate::azure::role_assignments::RoleAssignment;
-use crate::azure::{role_definitions, roles};
+use crate::azure::role_definitions;
+use crate::domain::ids::ResourceId;
+use crate::domain::roles;
 use crate::framework::duration;
 use crate::framework::{Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Type, Value};
 use crate::planner::{DesiredAssignment, Finding, Known, Severity, SourcePath};
@@ -240,7 +241,7 @@ pub fn check_id(id: &str, path: AttributePath, expected: Option<(&str, &str)>, d
         Err(e) => return d.error_at(path, "Invalid Azure resource id", format!("{e}.")),
     };
     if let Some(sub) = parsed.subscription_id() {
-        if !crate::provider::config::is_guid(sub) {
+        if !crate::domain::is_guid(sub) {
             return d.error_at(
                 path,
                 "Invalid subscription id",
@@ -406,5 +407,40 @@ mod tests {
         assert!(same_id_lists(&a, &b));
         assert!(!same_id_lists(&a, &Value::list_of_strings(["/subscriptions/s/resourceGroups/b"])));
         assert!(!same_id_lists(&a, &Value::Unknown));
+    }
+
+    /// How `arm_diag` reports these errors: configuration failures
+    /// are not pinned on the resource's attribute.
+    #[test]
+    fn configuration_failures_carry_no_path_and_say_so() {
+        use crate::azure::http::{EndpointError, Failure, TlsProblem, Unreachable};
+        let at = || Some(crate::framework::AttributePath::attr("cluster_id"));
+        let tls = ArmError::Endpoint(EndpointError::new(
+            "https://127.0.0.1:8443/",
+            Some("arm_endpoint"),
+            Failure::Tls(TlsProblem::UnknownIssuer),
+            Some("/tmp/ca.pem"),
+            "invalid peer certificate: UnknownIssuer".into(),
+        ));
+        let refused = ArmError::Endpoint(EndpointError::new(
+            "https://127.0.0.1:1/",
+            Some("arm_endpoint"),
+            Failure::Unreachable(Unreachable::Refused),
+            None,
+            "Connection refused".into(),
+        ));
+        for (e, summary) in [
+            (ArmError::Auth("AADSTS7000215".into()), "Azure authentication failed (provider configuration)"),
+            (tls, "Provider configuration: TLS certificate of arm_endpoint not accepted"),
+            (refused, "Provider configuration: cannot connect to arm_endpoint"),
+        ] {
+            let d = arm_diag(&e, at(), "Cannot read the AKS cluster");
+            assert_eq!(d.0.len(), 1);
+            assert_eq!(d.0[0].attribute, None, "{e}");
+            assert_eq!(d.0[0].summary, summary);
+            assert!(d.0[0].detail.starts_with("Cannot read the AKS cluster: "), "{}", d.0[0].detail);
+        }
+        let api = ArmError::Timeout("gave up".into());
+        assert_eq!(arm_diag(&api, at(), "Cannot read the AKS cluster").0[0].attribute, at());
     }
 }

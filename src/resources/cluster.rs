@@ -7,9 +7,9 @@ use async_trait::async_trait;
 
 use super::assignments::arm_diag;
 use crate::azure::cluster::{self, ClusterIdentities};
-use crate::azure::ids::ResourceId;
+use crate::clients::ProviderState;
+use crate::domain::ids::ResourceId;
 use crate::framework::{Attribute, AttributePath, Block, DataSource, Diagnostics, Schema, Type, Value};
-use crate::provider::ProviderState;
 
 /// How long one read may take, retries included.
 const READ_TIMEOUT: Duration = Duration::from_secs(300);

@@ -14,9 +14,11 @@ use super::assignments::{
 };
 use super::ownership::{remove_unwanted, Markers, Unwanted};
 use crate::azure::arm::ArmError;
-use crate::azure::reconcile::{self, CreateOp, Created};
+use crate::azure::cluster;
 use crate::azure::role_assignments::{self as ra, RoleAssignment};
-use crate::azure::{cluster, ownership, roles};
+use crate::clients::{Clients, ProviderState};
+use crate::domain::{ownership, roles};
+use crate::executor::{self, CreateOp, Created};
 use crate::framework::{
     ApplyRequest, ApplyResponse, Attribute, AttributePath, Block, Diagnostic, Diagnostics, ImportedResource,
     NestedBlock, Nesting, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Type, Value,
@@ -26,7 +28,6 @@ use crate::planner::{
     self, equivalent, ActualAssignment, ClusterIntent, DesiredAssignment, ExtraAssignment, IdentityKind, Known,
     PodIdentityIntent,
 };
-use crate::provider::{Clients, ProviderState};
 
 const DEFAULT_PARALLEL_WRITES: usize = 4;
 const ID_LISTS: [&str; 5] = ["subnet_ids", "route_table_ids", "private_dns_zone_ids", "acr_ids", "dns_zone_ids"];
@@ -342,7 +343,7 @@ async fn fill_from_cluster_if_present(
     let path = AttributePath::attr("cluster_id");
     let mut invalid = Diagnostics::new();
     common::check_id(&id, path.clone(), Some(CLUSTER_TYPE), &mut invalid);
-    let sub = reconcile::subscription_of(&id).filter(|_| !invalid.has_errors()).ok_or(invalid)?;
+    let sub = executor::subscription_of(&id).filter(|_| !invalid.has_errors()).ok_or(invalid)?;
     let resp = match clients.arm.get(&id, cluster::API_VERSION, deadline).await {
         Ok(r) => r,
         Err(e) if tolerate_missing && e.status() == Some(404) => return Ok(()),
@@ -561,9 +562,9 @@ impl Resource for ClusterIdentityRoles {
             .collect();
         let mut adopt = HashMap::new();
         if let (false, Some(c)) = (new.is_empty(), &clients) {
-            match reconcile::list_existing(
+            match executor::list_existing(
                 &c.arm,
-                reconcile::listing_pairs(new.iter().copied()),
+                executor::listing_pairs(new.iter().copied()),
                 deadline,
                 parallelism(&planned),
             )
@@ -572,7 +573,7 @@ impl Resource for ClusterIdentityRoles {
                 Ok(existing) => {
                     for d in &new {
                         let ours = d.name().known().map(|u| u.to_string()).unwrap_or_default();
-                        let found = existing.iter().find(|a| equivalent(d, &reconcile::to_actual(a)));
+                        let found = existing.iter().find(|a| equivalent(d, &executor::to_actual(a)));
                         if let Some(a) = found.filter(|a| !a.name.eq_ignore_ascii_case(&ours)) {
                             resp.diagnostics.push(Diagnostic::warning(
                                 "Adopting an existing role assignment",
@@ -676,7 +677,7 @@ impl Resource for ClusterIdentityRoles {
         }
         let elems: Vec<Value> = state.attr("assignments").as_elements().map(<[Value]>::to_vec).unwrap_or_default();
         let pairs = element_pairs(elems.iter());
-        let existing = match reconcile::list_existing(&clients.arm, pairs, deadline, parallelism(&state)).await {
+        let existing = match executor::list_existing(&clients.arm, pairs, deadline, parallelism(&state)).await {
             Ok(x) => x,
             Err(e) => {
                 return ReadResponse {
@@ -693,14 +694,14 @@ impl Resource for ClusterIdentityRoles {
             let found = match by_id.get(&id) {
                 Some(a) => Some((*a).clone()),
                 // Outside any subscription: one GET.
-                None if reconcile::subscription_of(&id).is_none() => {
+                None if executor::subscription_of(&id).is_none() => {
                     ra::get(&clients.arm, &id, deadline).await.ok().flatten()
                 }
                 None => None,
             };
             let intact = found.is_some_and(|a| {
                 a.principal_id.eq_ignore_ascii_case(e.attr("principal_id").as_str().unwrap_or_default())
-                    && reconcile::to_actual(&a).role_guid()
+                    && executor::to_actual(&a).role_guid()
                         == e.attr("role_definition_id")
                             .as_str()
                             .unwrap_or_default()
@@ -749,10 +750,10 @@ impl Resource for ClusterIdentityRoles {
             .filter_map(|s| s.get("subscriptionId").and_then(|v| v.as_str()).map(str::to_string))
             .collect();
         let pairs = sub_ids.iter().flat_map(|s| [(s.clone(), cp.clone()), (s.clone(), kubelet.clone())]);
-        let existing = reconcile::list_existing(&clients.arm, pairs, deadline, 4)
+        let existing = executor::list_existing(&clients.arm, pairs, deadline, 4)
             .await
             .map_err(|e| common::arm_diag(&e, None, "Cannot list role assignments"))?;
-        let actual: Vec<ActualAssignment> = existing.iter().map(reconcile::to_actual).collect();
+        let actual: Vec<ActualAssignment> = existing.iter().map(executor::to_actual).collect();
         let c = classify(&actual, &cp, &kubelet, &node_rg);
         let list = |v: &[String]| if v.is_empty() { Value::Null } else { Value::list_of_strings(v.iter().cloned()) };
         state.set_attr("subnet_ids", list(&c.subnet_ids));
@@ -796,7 +797,7 @@ impl Resource for ClusterIdentityRoles {
         let mut elems = Vec::new();
         let mut markers = Markers::default();
         for d in &expansion.assignments {
-            if let Some(a) = existing.iter().find(|a| equivalent(d, &reconcile::to_actual(a))) {
+            if let Some(a) = existing.iter().find(|a| equivalent(d, &executor::to_actual(a))) {
                 // Imported grants are the user's explicit request to manage them: destroyed like
                 // created ones, as long as nobody stamps them in between.
                 markers.record(&a.id, ownership::marker(a.description.as_deref()));
@@ -859,7 +860,7 @@ async fn create_missing(
         ));
     }
     let create_ops: Vec<CreateOp> = ops.iter().map(|(_, op)| op.clone()).collect();
-    let outcomes = reconcile::create_all(&clients.arm, &create_ops, parallelism(state), deadline).await;
+    let outcomes = executor::create_all(&clients.arm, &create_ops, parallelism(state), deadline).await;
     let mut failures = Vec::new();
     for ((mut elem, op), outcome) in ops.into_iter().zip(outcomes) {
         match outcome {
@@ -895,7 +896,7 @@ fn ids_of(elems: &[Value]) -> Vec<String> {
 fn element_pairs<'a>(elems: impl Iterator<Item = &'a Value>) -> Vec<(String, String)> {
     elems
         .filter_map(|e| {
-            let sub = reconcile::subscription_of(e.attr("scope").as_str()?)?;
+            let sub = executor::subscription_of(e.attr("scope").as_str()?)?;
             Some((sub, e.attr("principal_id").as_str()?.to_string()))
         })
         .collect()
@@ -911,7 +912,7 @@ async fn remove_with_listing(
     deadline: Instant,
 ) -> (Vec<Value>, Diagnostics) {
     let pairs = element_pairs(unwanted.iter().map(|u| &u.elem));
-    let listed = match reconcile::list_existing(&clients.arm, pairs, deadline, parallel).await {
+    let listed = match executor::list_existing(&clients.arm, pairs, deadline, parallel).await {
         Ok(l) => l,
         Err(e) => {
             let kept = unwanted.into_iter().map(|u| u.elem).collect();
@@ -921,7 +922,7 @@ async fn remove_with_listing(
     let by_id: BTreeMap<String, RoleAssignment> = listed.into_iter().map(|a| (a.id.to_ascii_lowercase(), a)).collect();
     // Scopes outside any subscription were not listed: those are fetched one by one.
     let (listable, single): (Vec<Unwanted>, Vec<Unwanted>) =
-        unwanted.into_iter().partition(|u| reconcile::subscription_of(&u.id).is_some());
+        unwanted.into_iter().partition(|u| executor::subscription_of(&u.id).is_some());
     let (mut kept, mut diags) =
         remove_unwanted(&clients.arm, listable, markers, delete_adopted, Some(&by_id), parallel, deadline).await;
     if !single.is_empty() {

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::assignments::{group_failures, ORIGIN_ADOPTED};
 use crate::azure::arm::ArmClient;
-use crate::azure::reconcile::{self, DeleteOp, Deleted};
 use crate::azure::role_assignments::RoleAssignment;
+use crate::executor::{self, DeleteOp, Deleted};
 use crate::framework::{Diagnostic, Diagnostics, Value};
 
 /// Private state: the marker last written or seen per assignment, by lowercased id.
@@ -104,7 +104,7 @@ pub async fn remove_unwanted(
             current: listed.map(|l| l.get(&u.id.to_ascii_lowercase()).cloned()),
         })
         .collect();
-    let outcomes = reconcile::delete_all(arm, &ops, parallelism, deadline).await;
+    let outcomes = executor::delete_all(arm, &ops, parallelism, deadline).await;
     let mut kept = Vec::new();
     let mut held = Vec::new();
     let mut failures = Vec::new();

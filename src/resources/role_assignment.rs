@@ -9,16 +9,16 @@ use async_trait::async_trait;
 
 use super::assignments::{self as common, same_id};
 use super::ownership::{remove_unwanted, Markers, Unwanted};
-use crate::azure::ownership;
-use crate::azure::reconcile::{self, CreateOp, Created};
 use crate::azure::role_assignments as ra;
-use crate::azure::{names, roles};
+use crate::clients::{Clients, ProviderState};
+use crate::domain::ownership;
+use crate::domain::{names, roles};
+use crate::executor::{self, CreateOp, Created};
 use crate::framework::{
     ApplyRequest, ApplyResponse, Attribute, AttributePath, Block, Diagnostic, Diagnostics, ImportedResource,
     NestedBlock, Nesting, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Type, Value,
 };
 use crate::planner::{self, equivalent, ClusterIntent, ExtraAssignment, IdentityKind, Known};
-use crate::provider::{Clients, ProviderState};
 
 pub struct RoleAssignmentResource {
     state: Arc<ProviderState>,
@@ -263,7 +263,7 @@ impl Resource for RoleAssignmentResource {
                     Ok(existing) => {
                         let ours = planned.attr("name").as_str().unwrap_or_default().to_ascii_lowercase();
                         if let Some(a) = existing.iter().find(|a| {
-                            equivalent(&desired, &reconcile::to_actual(a)) && a.name.to_ascii_lowercase() != ours
+                            equivalent(&desired, &executor::to_actual(a)) && a.name.to_ascii_lowercase() != ours
                         }) {
                             resp.diagnostics.push(Diagnostic::warning(
                                 "Adopting an existing role assignment",
@@ -349,7 +349,7 @@ impl Resource for RoleAssignmentResource {
                 || markers.get(state.attr("id").as_str().unwrap_or_default()).is_some(),
             desired,
         };
-        let mut outcome = reconcile::create_all(&clients.arm, std::slice::from_ref(&op), 1, dl).await;
+        let mut outcome = executor::create_all(&clients.arm, std::slice::from_ref(&op), 1, dl).await;
         match outcome.pop() {
             Some(Ok(created)) => {
                 let a = created.assignment();

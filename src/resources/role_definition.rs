@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::azure::roles::{self, BuiltinRole};
+use crate::domain::roles::{self, BuiltinRole};
 use crate::framework::{Attribute, AttributePath, Block, DataSource, Diagnostics, Schema, Type, Value};
 
 pub struct RoleDefinitionDataSource;

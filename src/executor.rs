@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt};
 
-use super::arm::{ArmClient, ArmError};
-use super::ownership::{self, DeleteDecision};
-use super::role_assignments::{self as ra, NewAssignment, RoleAssignment};
+use crate::azure::arm::{ArmClient, ArmError};
+use crate::azure::role_assignments::{self as ra, NewAssignment, RoleAssignment};
+use crate::domain::ownership::{self, DeleteDecision};
 use crate::planner::{equivalent, ActualAssignment, DesiredAssignment, Known};
 
 pub fn to_actual(a: &RoleAssignment) -> ActualAssignment {

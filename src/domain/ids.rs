@@ -674,6 +674,30 @@ impl AsRef<str> for ResourceId {
     }
 }
 
+/// The comparison key of an ARM id: equal keys name the same Azure object. Text that is not
+/// an id compares trimmed of a trailing slash, case-insensitively.
+pub fn id_key(id: &str) -> String {
+    let id = id.trim();
+    match ResourceId::parse(id) {
+        Ok(x) => x.key().to_string(),
+        Err(_) => if id.len() > 1 { id.trim_end_matches('/') } else { id }.to_ascii_lowercase(),
+    }
+}
+
+/// Two ids name the same Azure object (case-insensitive on ARM's terms, trailing slash ignored).
+pub fn same_id(a: &str, b: &str) -> bool {
+    id_key(a) == id_key(b)
+}
+
+/// The subscription an ARM scope belongs to (lowercase), if any.
+pub fn subscription_of(scope: &str) -> Option<String> {
+    let mut parts = scope.split('/').filter(|p| !p.is_empty());
+    match (parts.next(), parts.next()) {
+        (Some(kw), Some(sub)) if kw.eq_ignore_ascii_case("subscriptions") => Some(sub.to_ascii_lowercase()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 use crate::domain::ids::ResourceId;
 use crate::domain::roles;
 
-use super::diff::ActualAssignment;
+use super::diff::{same_scope, ActualAssignment};
 use super::{ExtraAssignment, IdentityKind};
 
 const NETWORK_CONTRIBUTOR: &str = "4d97b98b-1d4f-4787-a291-c67834d212e7";
@@ -34,13 +34,6 @@ fn type_is(scope: &str, resource_type: &str) -> bool {
         .ok()
         .and_then(|id| id.resource_type())
         .is_some_and(|t| t.eq_ignore_ascii_case(resource_type))
-}
-
-fn same_scope(a: &str, b: &str) -> bool {
-    match (ResourceId::parse(a), ResourceId::parse(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a.trim_end_matches('/').eq_ignore_ascii_case(b.trim_end_matches('/')),
-    }
 }
 
 /// Sort assignments of the two identities into matrix inputs; anything else becomes an

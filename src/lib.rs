@@ -8,6 +8,7 @@
 pub mod azure;
 pub mod framework;
 pub mod functions;
+pub mod kube;
 pub mod logging;
 pub mod planner;
 pub mod plugin;

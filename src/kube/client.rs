@@ -41,7 +41,8 @@ impl KubeClient {
         config.write_timeout = Some(timeout);
         config.reset_reader_on_write = true;
         let credentials = source.to_string();
-        let setup_error = |reason: String| KubeError::ClientSetup { host: host.clone(), credentials: credentials.clone(), reason };
+        let setup_error =
+            |reason: String| KubeError::ClientSetup { host: host.clone(), credentials: credentials.clone(), reason };
         // Building runs an exec credential plugin synchronously: keep it off the async workers.
         let build = tokio::task::spawn_blocking(move || Client::try_from(config));
         let client = match tokio::time::timeout(timeout, build).await {
@@ -70,12 +71,10 @@ impl KubeClient {
     /// fields another manager owns make this fail with [`KubeError::ApplyConflict`].
     pub async fn apply(&self, obj: &DynamicObject, force: bool) -> Result<DynamicObject, KubeError> {
         let (kind, ns, name) = address(obj)?;
-        let mut params = PatchParams::apply(FIELD_MANAGER);
-        params.force = force;
+        let params = apply_params(force);
         let body = for_write(obj);
         let api = self.api(kind, ns);
-        self.call("apply", (kind, ns, name), async move { api.patch(name, &params, &Patch::Apply(&body)).await })
-            .await
+        self.call("apply", (kind, ns, name), async move { api.patch(name, &params, &Patch::Apply(&body)).await }).await
     }
 
     /// Creates `obj`; [`KubeError::AlreadyExists`] if it exists.
@@ -118,7 +117,10 @@ impl KubeClient {
         if missing.is_empty() {
             return Ok(());
         }
-        Err(KubeError::CrdsMissing { host: self.host.clone(), missing: missing.into_iter().map(String::from).collect() })
+        Err(KubeError::CrdsMissing {
+            host: self.host.clone(),
+            missing: missing.into_iter().map(String::from).collect(),
+        })
     }
 
     /// The AAD Pod Identity resources the cluster does not serve.
@@ -159,9 +161,14 @@ impl KubeClient {
     ) -> Result<T, KubeError> {
         let credentials = self.credentials.to_string();
         match tokio::time::timeout(self.timeout, fut).await {
-            Err(_) => Err(KubeError::Timeout { host: self.host.clone(), credentials, operation, timeout: self.timeout }),
+            Err(_) => {
+                Err(KubeError::Timeout { host: self.host.clone(), credentials, operation, timeout: self.timeout })
+            }
             Ok(result) => result.map_err(|e| {
-                KubeError::from_kube(e, Context { host: &self.host, credentials, operation, object })
+                KubeError::from_kube(
+                    e,
+                    Context { host: &self.host, credentials, operation, object, timeout: self.timeout },
+                )
             }),
         }
     }
@@ -185,6 +192,12 @@ fn address(obj: &DynamicObject) -> Result<Address<'_>, KubeError> {
             Err(KubeError::UnsupportedObject { object })
         }
     }
+}
+
+fn apply_params(force: bool) -> PatchParams {
+    let mut params = PatchParams::apply(FIELD_MANAGER);
+    params.force = force;
+    params
 }
 
 /// The object without the fields the server owns (an apply that sets managedFields or a stale
@@ -216,6 +229,44 @@ mod tests {
         let mut other = good.clone();
         other.types.as_mut().unwrap().kind = "Pod".into();
         assert!(matches!(address(&other), Err(KubeError::UnsupportedObject { .. })));
+    }
+
+    #[test]
+    fn apply_is_a_server_side_apply_patch() {
+        let obj = azure_identity(&Meta::new("orders", "apps"), "/x", "y");
+        let request = ::kube::core::Request::new("/apis/aadpodidentity.k8s.io/v1/namespaces/apps/azureidentities")
+            .patch("orders", &apply_params(true), &Patch::Apply(&for_write(&obj)))
+            .unwrap();
+        assert_eq!(request.method(), "PATCH");
+        assert_eq!(request.headers()["content-type"], "application/apply-patch+yaml");
+        let query = request.uri().query().unwrap();
+        assert!(query.contains("fieldManager=terraform-provider-aksid") && query.contains("force=true"), "{query}");
+        assert!(!apply_params(false).force);
+    }
+
+    #[tokio::test]
+    async fn a_kubeconfig_proxy_is_accepted() {
+        let yaml = "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: https://aks.example:443\n    proxy-url: http://proxy.example:3128\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user: {token: t}\n";
+        let resolved = crate::kube::settings::from_kubeconfig_yaml(yaml.as_bytes(), None).await.unwrap();
+        assert!(resolved.config.proxy_url.is_some());
+        KubeClient::new(resolved, Duration::from_secs(5)).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failing_exec_plugin_is_a_setup_error_naming_it() {
+        let settings = crate::kube::settings::KubeSettings {
+            host: Some("https://aks.example".into()),
+            exec: Some(crate::kube::settings::ExecSettings {
+                api_version: "client.authentication.k8s.io/v1beta1".into(),
+                command: "/nonexistent/kubelogin".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let resolved = settings.resolve().await.unwrap();
+        let e = KubeClient::new(resolved, Duration::from_secs(5)).await.unwrap_err();
+        assert!(matches!(e, KubeError::ClientSetup { .. }), "{e}");
+        assert!(e.to_string().contains("kubernetes.exec /nonexistent/kubelogin"), "{e}");
     }
 
     #[test]

@@ -72,10 +72,7 @@ mod tests {
     fn causes_name_manager_and_field() {
         let conflicts = field_conflicts(&conflict_status());
         assert_eq!(conflicts.len(), 3);
-        assert_eq!(
-            conflicts[1],
-            FieldConflict { manager: "helm".into(), field: ".metadata.labels.team".into() }
-        );
+        assert_eq!(conflicts[1], FieldConflict { manager: "helm".into(), field: ".metadata.labels.team".into() });
         assert_eq!(conflicts[0].manager, "kubectl-client-side-apply");
     }
 

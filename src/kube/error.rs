@@ -78,6 +78,7 @@ pub(crate) struct Context<'a> {
     pub operation: String,
     /// e.g. "AzureIdentity apps/orders"
     pub object: String,
+    pub timeout: Duration,
 }
 
 impl KubeError {
@@ -96,15 +97,38 @@ impl KubeError {
                     KubeError::ApplyConflict { object: cx.object, conflicts: field_conflicts(&status) }
                 }
                 409 if status.is_already_exists() => KubeError::AlreadyExists { host, object: cx.object },
-                code => KubeError::Api { host, operation: cx.operation, code, reason: status.reason, message: status.message },
+                code => KubeError::Api {
+                    host,
+                    operation: cx.operation,
+                    code,
+                    reason: status.reason,
+                    message: status.message,
+                },
             },
+            e @ (::kube::Error::HyperError(_) | ::kube::Error::Service(_)) if timed_out(&e) => {
+                KubeError::Timeout { host, credentials: cx.credentials, operation: cx.operation, timeout: cx.timeout }
+            }
             e @ (::kube::Error::HyperError(_) | ::kube::Error::Service(_)) => {
                 KubeError::Unreachable { host, credentials: cx.credentials, reason: chain(&e) }
             }
-            e @ ::kube::Error::Auth(_) => KubeError::ClientSetup { host, credentials: cx.credentials, reason: chain(&e) },
+            e @ ::kube::Error::Auth(_) => {
+                KubeError::ClientSetup { host, credentials: cx.credentials, reason: chain(&e) }
+            }
             e => KubeError::Other { host, operation: cx.operation, reason: chain(&e) },
         }
     }
+}
+
+/// Whether a connect/read timeout of the HTTP stack caused `err`.
+fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// An error and its sources in one line, skipping a source whose text its parent already shows.
@@ -132,6 +156,7 @@ mod tests {
             credentials: "kubernetes.token".into(),
             operation: "apply AzureIdentity apps/orders".into(),
             object: "AzureIdentity apps/orders".into(),
+            timeout: Duration::from_secs(5),
         }
     }
 
@@ -141,7 +166,10 @@ mod tests {
 
     #[test]
     fn unauthorized_names_host_and_credentials() {
-        let e = KubeError::from_kube(api(serde_json::json!({"code": 401, "reason": "Unauthorized", "message": "Unauthorized"})), cx());
+        let e = KubeError::from_kube(
+            api(serde_json::json!({"code": 401, "reason": "Unauthorized", "message": "Unauthorized"})),
+            cx(),
+        );
         let text = e.to_string();
         assert!(matches!(e, KubeError::Unauthorized { .. }));
         assert!(text.contains("https://aks.example:443/") && text.contains("kubernetes.token"), "{text}");
@@ -149,21 +177,27 @@ mod tests {
 
     #[test]
     fn forbidden_names_the_operation() {
-        let e = KubeError::from_kube(api(serde_json::json!({"code": 403, "reason": "Forbidden", "message": "no"})), cx());
+        let e =
+            KubeError::from_kube(api(serde_json::json!({"code": 403, "reason": "Forbidden", "message": "no"})), cx());
         assert!(e.to_string().contains("may not apply AzureIdentity apps/orders"), "{e}");
     }
 
     #[test]
     fn apply_conflict_lists_managers_and_fields() {
         let e = KubeError::from_kube(
-            api(serde_json::json!({"code": 409, "reason": "Conflict", "message": "Apply failed", "details": {"causes": [
-                {"reason": "FieldManagerConflict", "message": "conflict with \"kubectl\" using v1", "field": ".spec.clientID"}
-            ]}})),
+            api(
+                serde_json::json!({"code": 409, "reason": "Conflict", "message": "Apply failed", "details": {"causes": [
+                    {"reason": "FieldManagerConflict", "message": "conflict with \"kubectl\" using v1", "field": ".spec.clientID"}
+                ]}}),
+            ),
             cx(),
         );
         let text = e.to_string();
         assert!(matches!(e, KubeError::ApplyConflict { .. }));
-        assert!(text.contains("\"kubectl\" owns .spec.clientID") && text.contains("AzureIdentity apps/orders"), "{text}");
+        assert!(
+            text.contains("\"kubectl\" owns .spec.clientID") && text.contains("AzureIdentity apps/orders"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -174,6 +208,21 @@ mod tests {
         let e = KubeError::from_kube(invalid, cx());
         assert!(matches!(e, KubeError::Api { code: 422, .. }));
         assert!(e.to_string().contains("spec.type: Invalid value"), "{e}");
+    }
+
+    #[test]
+    fn connection_errors_are_unreachable_unless_they_timed_out() {
+        let refused = ::kube::Error::Service(Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)));
+        let e = KubeError::from_kube(refused, cx());
+        assert!(matches!(e, KubeError::Unreachable { .. }), "{e}");
+        assert!(
+            e.to_string().contains("https://aks.example:443/") && e.to_string().contains("kubernetes.token"),
+            "{e}"
+        );
+        let slow = ::kube::Error::Service(Box::new(std::io::Error::from(std::io::ErrorKind::TimedOut)));
+        let e = KubeError::from_kube(slow, cx());
+        assert!(matches!(e, KubeError::Timeout { .. }), "{e}");
+        assert!(e.to_string().contains("within 5s"), "{e}");
     }
 
     #[test]

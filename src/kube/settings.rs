@@ -89,7 +89,9 @@ pub enum SettingsError {
     ConflictingCredentials,
     #[error("kubernetes.exec.{field} must not be empty")]
     EmptyExecField { field: &'static str },
-    #[error("kubernetes.config_context is set but kubernetes.config_path is not: the context is looked up in that file")]
+    #[error(
+        "kubernetes.config_context is set but kubernetes.config_path is not: the context is looked up in that file"
+    )]
     ContextWithoutPath,
     #[error(
         "kubernetes.host {host} has no credentials: set kubernetes.token, kubernetes.client_certificate \
@@ -128,7 +130,7 @@ impl KubeSettings {
         self.validate()?;
         let explicit = self.explicit_auth()?;
         let mut resolved = match set(&self.config_path) {
-            Some(path) => self.from_file(path).await?,
+            Some(path) => self.load_file(path).await?,
             None => {
                 let host = set(&self.host).ok_or(SettingsError::NotConfigured)?;
                 if explicit.is_none() {
@@ -202,13 +204,15 @@ impl KubeSettings {
         Ok(any.then_some(info))
     }
 
-    async fn from_file(&self, path: &str) -> Result<ResolvedKube, SettingsError> {
+    async fn load_file(&self, path: &str) -> Result<ResolvedKube, SettingsError> {
         let expanded = expand_home(path);
         let kubeconfig = Kubeconfig::read_from(&expanded).map_err(|e| match e {
             KubeconfigError::ReadConfig(io, _) => {
                 SettingsError::UnreadableKubeconfig { path: path.to_string(), reason: io.to_string() }
             }
-            other => SettingsError::InvalidKubeconfig { origin: format!("kubeconfig {path}"), reason: other.to_string() },
+            other => {
+                SettingsError::InvalidKubeconfig { origin: format!("kubeconfig {path}"), reason: other.to_string() }
+            }
         })?;
         let context = pick_context(&kubeconfig, set(&self.config_context), &format!("kubeconfig {path}"))?;
         let origin = Origin::Kubeconfig { path: path.to_string(), context };
@@ -232,7 +236,10 @@ pub async fn from_kubeconfig_yaml(yaml: &[u8], context: Option<&str>) -> Result<
 
 /// The decoded kubeconfig from a `listClusterUserCredential` response body
 /// (`{"kubeconfigs":[{"name","value":<base64>}]}`); the first one unless `name` picks another.
-pub fn kubeconfig_from_credential_results(body: &serde_json::Value, name: Option<&str>) -> Result<Vec<u8>, SettingsError> {
+pub fn kubeconfig_from_credential_results(
+    body: &serde_json::Value,
+    name: Option<&str>,
+) -> Result<Vec<u8>, SettingsError> {
     let invalid = |reason: &str| SettingsError::InvalidKubeconfig {
         origin: "the listClusterUserCredential response".into(),
         reason: reason.into(),
@@ -254,7 +261,9 @@ fn source(origin: Origin, auth: AuthMethod) -> CredentialSource {
 fn origin_text(origin: &Origin) -> (String, String) {
     match origin {
         Origin::Kubeconfig { path, context } => (format!("kubeconfig {path}"), context.clone()),
-        Origin::ArmCredential { context } => ("the kubeconfig from ARM listClusterUserCredential".into(), context.clone()),
+        Origin::ArmCredential { context } => {
+            ("the kubeconfig from ARM listClusterUserCredential".into(), context.clone())
+        }
         Origin::Settings => ("the kubernetes block".into(), String::new()),
     }
 }
@@ -276,9 +285,9 @@ fn pick_context(kubeconfig: &Kubeconfig, wanted: Option<&str>, origin: &str) -> 
 async fn load(kubeconfig: Kubeconfig, origin: Origin) -> Result<ResolvedKube, SettingsError> {
     let (origin_name, context) = origin_text(&origin);
     let options = KubeConfigOptions { context: Some(context.clone()), ..Default::default() };
-    let config = Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| {
-        SettingsError::UnusableContext { origin: origin_name, context, reason: e.to_string() }
-    })?;
+    let config = Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(|e| SettingsError::UnusableContext { origin: origin_name, context, reason: e.to_string() })?;
     let auth = AuthMethod::of(&config.auth_info);
     Ok(ResolvedKube { config, source: source(origin, auth) })
 }

@@ -58,11 +58,7 @@ async fn host_and_token() {
 #[tokio::test]
 async fn bare_host_means_https_and_ca_is_parsed() {
     let (ca, _) = pem_pair();
-    let s = KubeSettings {
-        host: Some("aks.example:6443".into()),
-        cluster_ca_certificate: Some(ca),
-        ..host_token()
-    };
+    let s = KubeSettings { host: Some("aks.example:6443".into()), cluster_ca_certificate: Some(ca), ..host_token() };
     let r = s.resolve().await.unwrap();
     assert_eq!(r.host(), "https://aks.example:6443/");
     assert_eq!(r.config.root_cert.as_ref().map(Vec::len), Some(1));
@@ -264,4 +260,43 @@ fn debug_output_hides_secrets() {
     let s = KubeSettings { client_certificate: Some(cert), client_key: Some(key.clone()), ..host_token() };
     let text = format!("{s:?}");
     assert!(!text.contains("t0k3n") && !text.contains(&key), "{text}");
+}
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn arbitrary_kubeconfig_text(text in "\\PC{0,200}", context in proptest::option::of("[a-z]{0,4}")) {
+            let _ = block_on(from_kubeconfig_yaml(text.as_bytes(), context.as_deref()));
+        }
+
+        #[test]
+        fn arbitrary_kubeconfig_like_yaml(server in "\\PC{0,30}", ca in "\\PC{0,30}", token in "\\PC{0,10}") {
+            let yaml = format!(
+                "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: {server:?}\n    certificate-authority-data: {ca:?}\ncontexts:\n- name: c\n  context: {{cluster: c, user: u}}\nusers:\n- name: u\n  user: {{token: {token:?}}}\n"
+            );
+            let _ = block_on(from_kubeconfig_yaml(yaml.as_bytes(), None));
+        }
+
+        #[test]
+        fn arbitrary_block_values(host in "\\PC{0,40}", pem in "\\PC{0,60}", token in proptest::option::of("\\PC{0,8}")) {
+            let s = KubeSettings {
+                host: Some(host),
+                token,
+                cluster_ca_certificate: Some(pem.clone()),
+                client_certificate: Some(pem.clone()),
+                client_key: Some(pem),
+                ..Default::default()
+            };
+            let _ = block_on(s.resolve());
+        }
+    }
 }

@@ -84,11 +84,7 @@ impl fmt::Display for AuthMethod {
 
 impl fmt::Display for CredentialSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let auth = if self.overridden {
-            format!("with {}", self.auth.attribute())
-        } else {
-            format!("({})", self.auth)
-        };
+        let auth = if self.overridden { format!("with {}", self.auth.attribute()) } else { format!("({})", self.auth) };
         match &self.origin {
             Origin::Settings => f.write_str(&self.auth.attribute()),
             Origin::Kubeconfig { path, context } => write!(f, "kubeconfig {path} context {context} {auth}"),
@@ -119,13 +115,19 @@ mod tests {
     fn kubeconfig_sources_name_file_context_and_method() {
         let origin = Origin::Kubeconfig { path: "/home/u/.kube/config".into(), context: "aks-dev".into() };
         let exec = AuthMethod::Exec { command: "kubelogin".into() };
-        assert_eq!(src(origin.clone(), exec, false), "kubeconfig /home/u/.kube/config context aks-dev (exec kubelogin)");
+        assert_eq!(
+            src(origin.clone(), exec, false),
+            "kubeconfig /home/u/.kube/config context aks-dev (exec kubelogin)"
+        );
         assert_eq!(
             src(origin, AuthMethod::Token, true),
             "kubeconfig /home/u/.kube/config context aks-dev with kubernetes.token"
         );
         let arm = Origin::ArmCredential { context: "aks-spoke".into() };
-        assert_eq!(src(arm, AuthMethod::Token, false), "ARM listClusterUserCredential kubeconfig context aks-spoke (token)");
+        assert_eq!(
+            src(arm, AuthMethod::Token, false),
+            "ARM listClusterUserCredential kubeconfig context aks-spoke (token)"
+        );
     }
 
     #[test]

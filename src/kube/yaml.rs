@@ -15,7 +15,8 @@ pub struct YamlError {
 /// (uid, resourceVersion, managedFields, …) is left out so the output is stable and re-appliable.
 pub fn render(objects: &[DynamicObject]) -> Result<String, YamlError> {
     let docs = objects.iter().map(manifest_value).collect::<Result<Vec<_>, _>>()?;
-    serde_saphyr::to_string_multiple(&docs).map_err(|e| YamlError { object: "the manifests".into(), reason: e.to_string() })
+    serde_saphyr::to_string_multiple(&docs)
+        .map_err(|e| YamlError { object: "the manifests".into(), reason: e.to_string() })
 }
 
 fn manifest_value(obj: &DynamicObject) -> Result<serde_json::Value, YamlError> {

@@ -12,6 +12,7 @@ pub mod executor;
 pub mod framework;
 pub mod functions;
 pub mod known;
+pub mod kube;
 pub mod logging;
 pub mod planner;
 pub mod plugin;

@@ -47,6 +47,10 @@ bench: tools release         ## foundation benchmark (ratios against the Go null
 bench-assignments: tools release  ## one aksid_cluster_identity_roles vs N aksid_role_assignment (N=10,100,1000)
 	python3 bench/assignments.py
 
+.PHONY: bench-failures
+bench-failures: tools release  ## apply time when every write fails for one cause (N=300,3000)
+	python3 bench/failures.py
+
 fmt:
 	$(CARGO) fmt --all
 

@@ -39,7 +39,6 @@ fn short_hash(text: &str) -> String {
 
 /// The 2025-01-01 `ManagedCluster` body.
 pub fn cluster_body(c: &Cluster) -> Value {
-    let hash = short_hash(&c.id);
     let mut props = Map::new();
     let mut set = |k: &str, v: Value| {
         props.insert(k.to_string(), v);
@@ -50,8 +49,8 @@ pub fn cluster_body(c: &Cluster) -> Value {
     set("kubernetesVersion", json!(c.kubernetes_version));
     set("currentKubernetesVersion", json!(c.kubernetes_version));
     set("dnsPrefix", json!(c.dns_prefix));
-    set("fqdn", json!(format!("{}-{hash}.hcp.{}.azmk8s.io", c.dns_prefix, c.location)));
-    set("azurePortalFQDN", json!(format!("{}-{hash}.portal.hcp.{}.azmk8s.io", c.dns_prefix, c.location)));
+    set("fqdn", json!(format!("{}.hcp.{}.azmk8s.io", c.fqdn_label(), c.location)));
+    set("azurePortalFQDN", json!(format!("{}.portal.hcp.{}.azmk8s.io", c.fqdn_label(), c.location)));
     let byo_network = c.agent_pools.iter().any(|p| p.vnet_subnet_id.is_some());
     let pools: Vec<Value> = c
         .agent_pools
@@ -163,7 +162,7 @@ pub fn cluster_body(c: &Cluster) -> Value {
         "name": c.name,
         "tags": c.tags,
         "type": "Microsoft.ContainerService/ManagedClusters",
-        "eTag": hash,
+        "eTag": short_hash(&c.id),
         "sku": {"name": "Base", "tier": "Free"},
         "properties": props,
     });
@@ -279,7 +278,8 @@ fn credentials(app: &App, ctx: &Ctx, segs: &[&str]) -> Result<Response, ArmError
             format!("Cluster '{}' has no kubernetes_token in the emulator seed.", c.name),
         ));
     }
-    let server = format!("{}/k8s", app.base_url);
+    // The path names the cluster, so each cluster has its own object store.
+    let server = format!("{}/k8s/{}", app.base_url, c.kube_key());
     let (name, user) = if admin {
         ("clusterAdmin", format!("clusterAdmin_{}_{}", c.resource_group, c.name))
     } else {

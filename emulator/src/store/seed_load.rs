@@ -9,6 +9,28 @@ use crate::ids::{self, Scope};
 use crate::seed::*;
 use crate::util::is_guid;
 
+/// One Kubernetes store per cluster with a token. The token and the store key (the
+/// API path) must each pick a single cluster.
+fn add_kubernetes_stores(st: &mut State, now: OffsetDateTime) -> Result<(), String> {
+    for c in st.clusters.iter().filter(|c| c.kubernetes_token.is_some()) {
+        let key = c.kube_key();
+        if st.k8s.contains_key(&key) {
+            return Err(format!("cluster {}: another cluster has the Kubernetes API path /k8s/{key}", c.id));
+        }
+        if st
+            .clusters
+            .iter()
+            .filter(|o| o.kubernetes_token.is_some() && o.kubernetes_token == c.kubernetes_token)
+            .count()
+            > 1
+        {
+            return Err(format!("cluster {}: its kubernetes_token is also another cluster's", c.id));
+        }
+        st.k8s.insert(key, K8sState::new(now));
+    }
+    Ok(())
+}
+
 pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -> Result<State, String> {
     let mut st = State {
         format: STATE_FORMAT,
@@ -24,7 +46,7 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
         custom_roles: Vec::new(),
         role_assignments: Vec::new(),
         settings: seed.settings.clone(),
-        k8s: K8sState::new(now),
+        k8s: BTreeMap::new(),
     };
 
     if seed.tenants.is_empty() {
@@ -191,6 +213,7 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
     for c in &seed.managed_clusters {
         add_cluster(&mut st, c, now)?;
     }
+    add_kubernetes_stores(&mut st, now)?;
 
     for r in &seed.custom_roles {
         if !is_guid(&r.id) {
@@ -682,6 +705,7 @@ fn add_cluster(st: &mut State, c: &SeedCluster, now: OffsetDateTime) -> Result<(
         private_dns_zone: c.private_dns_zone.clone(),
         agent_pools: pools,
         kubernetes_token: c.kubernetes_token.clone(),
+        aad_pod_identity_crds: c.aad_pod_identity_crds.unwrap_or(true),
         properties: c.properties.clone(),
     });
     Ok(())

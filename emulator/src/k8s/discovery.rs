@@ -1,10 +1,11 @@
 //! Discovery documents of one cluster's API: `/version`, `/api`, `/api/v1`, `/apis`,
-//! `/apis/aadpodidentity.k8s.io[/v1]` (the last two only when the CRDs are installed).
-//! Always the legacy (unaggregated) JSON forms, which clients fall back to.
+//! `/apis/apiextensions.k8s.io[/v1]` and `/apis/aadpodidentity.k8s.io[/v1]` (the last
+//! two only when the CRDs are installed). Always the legacy (unaggregated) JSON forms,
+//! which clients fall back to.
 
 use serde_json::{json, Value};
 
-use super::ClusterApi;
+use super::{crds, ClusterApi};
 use crate::store::k8s::{Kind, KINDS, POD_IDENTITY_GROUP};
 
 fn resource_entry(k: &Kind) -> Value {
@@ -35,16 +36,23 @@ fn version_body(version: &str) -> Value {
     })
 }
 
-fn group_version_entry() -> Value {
-    json!({"groupVersion": format!("{POD_IDENTITY_GROUP}/v1"), "version": "v1"})
+fn group_entry(group: &str) -> Value {
+    let gv = json!({"groupVersion": format!("{group}/v1"), "version": "v1"});
+    json!({"name": group, "versions": [gv], "preferredVersion": gv})
 }
 
-fn pod_identity_group() -> Value {
-    json!({
-        "name": POD_IDENTITY_GROUP,
-        "versions": [group_version_entry()],
-        "preferredVersion": group_version_entry(),
-    })
+/// The API groups served besides the core group.
+fn groups(api: &ClusterApi) -> Vec<&'static str> {
+    let mut out = vec![crds::GROUP];
+    if api.crds {
+        out.push(POD_IDENTITY_GROUP);
+    }
+    out
+}
+
+fn resource_list(group: &str) -> Value {
+    let resources = if group == crds::GROUP { vec![crds::resource_entry()] } else { resources(group) };
+    json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": format!("{group}/v1"), "resources": resources})
 }
 
 fn resources(group: &str) -> Vec<Value> {
@@ -64,20 +72,15 @@ pub fn document(api: &ClusterApi, server_address: &str, segs: &[&str]) -> Option
         ["apis"] => Some(json!({
             "kind": "APIGroupList",
             "apiVersion": "v1",
-            "groups": if api.crds { vec![pod_identity_group()] } else { Vec::new() },
+            "groups": groups(api).into_iter().map(group_entry).collect::<Vec<_>>(),
         })),
-        ["apis", g] if *g == POD_IDENTITY_GROUP && api.crds => {
-            let mut v = pod_identity_group();
+        ["apis", g] if groups(api).contains(g) => {
+            let mut v = group_entry(g);
             v["kind"] = json!("APIGroup");
             v["apiVersion"] = json!("v1");
             Some(v)
         }
-        ["apis", g, "v1"] if *g == POD_IDENTITY_GROUP && api.crds => Some(json!({
-            "kind": "APIResourceList",
-            "apiVersion": "v1",
-            "groupVersion": format!("{POD_IDENTITY_GROUP}/v1"),
-            "resources": resources(POD_IDENTITY_GROUP),
-        })),
+        ["apis", g, "v1"] if groups(api).contains(g) => Some(resource_list(g)),
         _ => None,
     }
 }

@@ -6,6 +6,7 @@
 //! (the kubeconfigs point there) and accepts only its own token. Plain `/k8s/…` is
 //! kept for older clients: the bearer token selects the cluster.
 
+mod crds;
 mod discovery;
 mod openapi;
 pub mod params;
@@ -100,7 +101,12 @@ fn resolve<'a>(segs: &[&'a str]) -> Option<Target<'a>> {
 }
 
 /// GET of a discovery or OpenAPI document.
-fn document(app: &App, api: &ClusterApi, segs: &[&str]) -> Option<Response> {
+fn document(app: &App, api: &ClusterApi, headers: &HeaderMap, segs: &[&str]) -> Option<Response> {
+    if segs == ["openapi", "v2"] {
+        let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let (content_type, body) = openapi::v2_document(api, accept.contains("protobuf"));
+        return Some(([(header::CONTENT_TYPE, content_type)], body).into_response());
+    }
     if let ["openapi", "v3", rest @ ..] = segs {
         return Some(match openapi::document(api, rest) {
             Some(v) => json_response(200, &v),
@@ -130,8 +136,14 @@ pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
         Err(_) => return K8sError::new(413, "RequestEntityTooLarge", "request body too large").into_response(),
     };
     if parts.method == Method::GET {
-        if let Some(resp) = document(&app, &api, segs) {
+        if let Some(resp) = document(&app, &api, &parts.headers, segs) {
             return resp;
+        }
+    }
+    if let ["apis", crds::GROUP, "v1", crds::PLURAL, rest @ ..] = segs {
+        if rest.len() <= 1 {
+            let result = crds::get(&api, parts.method == Method::GET, rest.first().copied());
+            return result.map(|v| json_response(200, &v)).unwrap_or_else(IntoResponse::into_response);
         }
     }
     let Some(target) = resolve(segs).filter(|(k, _, _)| api.serves(k)) else {

@@ -1,20 +1,23 @@
 //! OpenAPI v3 documents (`/openapi/v3` and one per group-version), generated from the
-//! same kind table and structural schemas the server validates with.
+//! same kind table and structural schemas the server validates with, and an empty
+//! OpenAPI v2 document.
 //!
-//! kubectl reads them before `apply` and `create` to learn that the server validates
-//! fields itself (the `fieldValidation` parameter of the PATCH operation of the
-//! object's group-version-kind); then it sends `fieldValidation=Strict` instead of
-//! validating on the client, which would need the full OpenAPI v2 document.
+//! kubectl reads the v3 documents before `apply` and `create` to learn that the server
+//! validates fields itself (the `fieldValidation` parameter of the PATCH operation of
+//! the object's group-version-kind); then it sends `fieldValidation=Strict` instead of
+//! validating on the client. Only for a kind the server does not serve (a custom
+//! resource without its CRD) does it validate on the client, against the v2 document:
+//! that one has no definitions, so kubectl skips the check and reports the missing kind.
 
 use serde_json::{json, Map, Value};
 
-use super::ClusterApi;
+use super::{crds, ClusterApi};
 use crate::store::k8s::schema::Schema;
 use crate::store::k8s::{Kind, KINDS, POD_IDENTITY_GROUP};
 
 /// The group-versions served: (path below `/openapi/v3/`, group).
 fn group_versions(api: &ClusterApi) -> Vec<(String, &'static str)> {
-    let mut out = vec![("api/v1".to_string(), "")];
+    let mut out = vec![("api/v1".to_string(), ""), (format!("apis/{}/v1", crds::GROUP), crds::GROUP)];
     if api.crds {
         out.push((format!("apis/{POD_IDENTITY_GROUP}/v1"), POD_IDENTITY_GROUP));
     }
@@ -38,6 +41,34 @@ pub fn document(api: &ClusterApi, segs: &[&str]) -> Option<Value> {
     gvs.iter().find(|(p, _)| *p == wanted).map(|(_, g)| group_document(api, g))
 }
 
+/// `/openapi/v2`: (content type, body). kubectl asks for the protobuf encoding.
+pub fn v2_document(api: &ClusterApi, protobuf: bool) -> (&'static str, Vec<u8>) {
+    let version = format!("v{}", api.version);
+    if !protobuf {
+        let doc = json!({"swagger": "2.0", "info": {"title": "Kubernetes", "version": version}, "paths": {}});
+        return ("application/json", doc.to_string().into_bytes());
+    }
+    // The gnostic `Document` message: swagger (field 1) and info (field 2: title = 1,
+    // version = 2), each length-delimited.
+    let field = |tag: u8, bytes: &[u8]| {
+        let mut out = vec![tag << 3 | 2];
+        let mut len = bytes.len();
+        // Base-128 varint, low groups first.
+        while len >= 0x80 {
+            out.push((len & 0x7f) as u8 | 0x80);
+            len >>= 7;
+        }
+        out.push(len as u8);
+        out.extend_from_slice(bytes);
+        out
+    };
+    let info = [field(1, b"Kubernetes"), field(2, version.as_bytes())].concat();
+    let doc = [field(1, b"2.0"), field(2, &info)].concat();
+    // The type the API server answers with for that request (`@` is not valid in a
+    // Content-Type, so the requested subtype is not echoed).
+    ("application/octet-stream", doc)
+}
+
 fn schema_name(k: &Kind) -> String {
     if k.group.is_empty() {
         format!("io.k8s.api.core.{}.{}", k.version, k.kind)
@@ -50,6 +81,10 @@ fn schema_name(k: &Kind) -> String {
 fn group_document(api: &ClusterApi, group: &str) -> Value {
     let mut paths = Map::new();
     let mut schemas = Map::new();
+    if group == crds::GROUP {
+        let (path, item) = crd_paths();
+        paths.insert(path, item);
+    }
     for k in KINDS.iter().filter(|k| k.group == group) {
         let mut schema = to_openapi(k.schema);
         schema["x-kubernetes-group-version-kind"] = json!([{"group": k.group, "kind": k.kind, "version": k.version}]);
@@ -66,7 +101,24 @@ fn group_document(api: &ClusterApi, group: &str) -> Value {
     })
 }
 
-fn to_openapi(s: &Schema) -> Value {
+/// The CRD item path: read-only, but with the PATCH operation kubectl looks for to learn
+/// that the server validates custom resources' fields (patching a CRD answers 405).
+fn crd_paths() -> (String, Value) {
+    let gvk = json!({"group": crds::GROUP, "version": "v1", "kind": "CustomResourceDefinition"});
+    let op = |action: &str, params: Vec<Value>| {
+        json!({"operationId": format!("{action}CustomResourceDefinition"), "parameters": params,
+            "responses": {"200": {"description": "OK"}}, "x-kubernetes-action": action,
+            "x-kubernetes-group-version-kind": gvk})
+    };
+    let patch_params =
+        ["dryRun", "fieldManager", "fieldValidation", "force"].iter().map(|p| query(p, "string")).collect();
+    (
+        format!("/apis/{}/v1/{}/{{name}}", crds::GROUP, crds::PLURAL),
+        json!({"parameters": path_params(&["name"]), "get": op("get", Vec::new()), "patch": op("patch", patch_params)}),
+    )
+}
+
+pub(super) fn to_openapi(s: &Schema) -> Value {
     match s {
         Schema::Object(props) => {
             let p: Map<String, Value> = props.iter().map(|(n, sub)| (n.to_string(), to_openapi(sub))).collect();
@@ -147,4 +199,32 @@ fn kind_paths(k: &Kind) -> Vec<(String, Value)> {
         out.push((format!("{root}/{}", k.plural), json!({ "get": list })));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(version: &str, crds: bool) -> ClusterApi {
+        ClusterApi { key: "k".into(), version: version.into(), crds }
+    }
+
+    #[test]
+    fn v2_protobuf_lengths_are_varints() {
+        let long = "9".repeat(200);
+        let (_, doc) = v2_document(&api(&long, true), true);
+        // info = title (12 bytes) + version ("v" + 200 bytes, 3 bytes of tag and length):
+        // 216 bytes, the varint 0xd8 0x01; the version's length 201 is 0xc9 0x01.
+        assert_eq!(&doc[..8], b"\x0a\x032.0\x12\xd8\x01");
+        assert_eq!(&doc[20..23], b"\x12\xc9\x01");
+        assert_eq!(doc.len(), 8 + 216);
+    }
+
+    #[test]
+    fn root_lists_the_pod_identity_group_only_with_the_crds() {
+        let paths = |crds| document(&api("1.31.2", crds), &[]).unwrap()["paths"].as_object().unwrap().len();
+        assert_eq!((paths(true), paths(false)), (3, 2));
+        assert!(document(&api("1.31.2", false), &["apis", "aadpodidentity.k8s.io", "v1"]).is_none());
+        assert!(document(&api("1.31.2", true), &["apis", "aadpodidentity.k8s.io", "v1"]).is_some());
+    }
 }

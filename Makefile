@@ -1,7 +1,7 @@
 # The two commands a new contributor needs: `make demo` and `make test`.
 CARGO ?= cargo
 
-.PHONY: all tools build release demo test lint check-cycles fmt bench clean
+.PHONY: all tools build release demo test lint check-cycles check-function-length fmt bench clean
 
 all: build
 
@@ -17,7 +17,7 @@ release:
 demo: tools release          ## Terraform drives the provider end to end (offline, with the emulator)
 	scripts/demo.sh
 
-lint: check-cycles
+lint: check-cycles check-function-length
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
@@ -26,6 +26,15 @@ CYCLE_CHECKED_SRC ?= src emulator/src
 
 check-cycles:                ## no `use crate::…` cycles between top-level modules
 	python3 scripts/check-module-cycles.py $(CYCLE_CHECKED_SRC)
+
+# Src dirs whose non-test functions must fit in 80 lines, and dirs left out of the check for
+# now (the resources are being rewritten; drop the exclusion once they fit).
+LENGTH_CHECKED_SRC ?= src emulator/src
+LENGTH_CHECK_EXCLUDE ?= src/resources
+
+check-function-length:       ## no non-test function over 80 lines
+	python3 scripts/check-function-length.py --self-test
+	python3 scripts/check-function-length.py $(addprefix --exclude ,$(LENGTH_CHECK_EXCLUDE)) $(LENGTH_CHECKED_SRC)
 
 test: tools lint             ## everything CI runs
 	$(CARGO) build --workspace --bins

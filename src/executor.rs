@@ -27,14 +27,7 @@ pub fn to_actual(a: &RoleAssignment) -> ActualAssignment {
     }
 }
 
-/// The subscription an ARM scope belongs to, if any.
-pub fn subscription_of(scope: &str) -> Option<String> {
-    let mut parts = scope.split('/').filter(|p| !p.is_empty());
-    match (parts.next(), parts.next()) {
-        (Some(kw), Some(sub)) if kw.eq_ignore_ascii_case("subscriptions") => Some(sub.to_ascii_lowercase()),
-        _ => None,
-    }
-}
+pub use crate::domain::ids::subscription_of;
 
 /// Existing assignments of the principals behind `desired` (and of `extra` pairs), keyed by
 /// lowercased assignment name. Scopes outside any subscription are looked up one by one.

@@ -1,9 +1,9 @@
 //! terraform-provider-aksid: a Terraform provider (plugin protocol 5) that wires up the Azure
 //! identities of AKS clusters with least privilege.
 //!
-//! Layers, each one module boundary from the next (see `docs/design.md`):
-//! `plugin` (go-plugin transport) → `protocol` (tfplugin5 gRPC ⇄ framework) → `framework`
-//! (values, schemas, traits) ← `provider`/`resources` (our provider) → `azure` (pure Azure logic).
+//! Layers and the path of one request are described in `ARCHITECTURE.md` at the repository
+//! root: `plugin` → `protocol` → `provider` → `resources` (glue) → `executor` → `planner`
+//! (pure) and `azure` (clients) → `domain` (pure Azure model); `framework` underneath all.
 
 pub mod azure;
 pub mod clients;
@@ -12,6 +12,7 @@ pub mod executor;
 pub mod framework;
 pub mod functions;
 pub mod known;
+pub mod kube;
 pub mod logging;
 pub mod planner;
 pub mod plugin;

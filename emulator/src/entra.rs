@@ -177,26 +177,22 @@ fn missing_param(name: &str) -> AadError {
     )
 }
 
+/// A non-empty, trimmed form parameter.
+fn param<'f>(form: &'f Map<String, Value>, name: &str) -> Option<&'f str> {
+    form.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+}
+
 /// The pure part of the token endpoint: validate the form and pick the principal.
-/// Returns the principal and the `appidacr` value.
+/// Returns the principal, the token audience and the `appidacr` value (`1` for a secret, `2`
+/// for a federated assertion).
 pub fn check_client_credentials(
     store: &Store,
     tenant: &str,
     form: &Map<String, Value>,
     now: OffsetDateTime,
 ) -> Result<(Principal, String, &'static str), AadError> {
-    let get = |k: &str| form.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
-    let Some(t) = store.tenant(tenant) else {
-        return Err(AadError::new(
-            400,
-            "invalid_request",
-            90002,
-            format!(
-                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
-            ),
-        ));
-    };
-    let grant = get("grant_type").ok_or_else(|| missing_param("grant_type"))?;
+    let t = known_tenant(store, tenant)?;
+    let grant = param(form, "grant_type").ok_or_else(|| missing_param("grant_type"))?;
     if grant != "client_credentials" {
         return Err(AadError::new(
             400,
@@ -205,8 +201,50 @@ pub fn check_client_credentials(
             format!("The app requested an unsupported grant type '{grant}'."),
         ));
     }
-    let client_id = get("client_id").ok_or_else(|| missing_param("client_id"))?;
-    let scope = get("scope").ok_or_else(|| missing_param("scope"))?;
+    let client_id = param(form, "client_id").ok_or_else(|| missing_param("client_id"))?;
+    let aud = requested_audience(form)?;
+    let p = store
+        .principal_by_app_id(client_id)
+        .filter(|p| p.tenant_id.eq_ignore_ascii_case(&t.id))
+        .filter(|p| p.available_at <= now)
+        .ok_or_else(|| unknown_client(client_id, &t.display_name))?;
+
+    if let Some(secret) = param(form, "client_secret") {
+        if p.secrets.iter().any(|s| s == secret) {
+            return Ok((p.clone(), aud, "1"));
+        }
+        return Err(AadError::new(
+            401,
+            "invalid_client",
+            7000215,
+            format!(
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
+            ),
+        ));
+    }
+    let assertion = Assertion::from_form(form)?;
+    assertion.check_time_and_audience(now)?;
+    assertion.check_federated_with(store, p)?;
+    Ok((p.clone(), aud, "2"))
+}
+
+fn known_tenant<'s>(store: &'s Store, tenant: &str) -> Result<&'s crate::store::Tenant, AadError> {
+    store.tenant(tenant).ok_or_else(|| {
+        AadError::new(
+            400,
+            "invalid_request",
+            90002,
+            format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
+            ),
+        )
+    })
+}
+
+/// The audience of the token asked for: the resource of the single `{resource}/.default`
+/// scope that client credential flows allow.
+fn requested_audience(form: &Map<String, Value>) -> Result<String, AadError> {
+    let scope = param(form, "scope").ok_or_else(|| missing_param("scope"))?;
     let scopes: Vec<&str> = scope.split_whitespace().collect();
     let resource = match scopes.as_slice() {
         [one] if one.ends_with("/.default") => one.trim_end_matches(".default").trim_end_matches('/').to_string(),
@@ -231,102 +269,114 @@ pub fn check_client_credentials(
     };
     // A scope like `https://management.core.windows.net//.default` names the
     // resource with its trailing slash.
-    let aud = if scope.ends_with("//.default") { format!("{resource}/") } else { resource };
+    Ok(if scope.ends_with("//.default") { format!("{resource}/") } else { resource })
+}
 
-    let unknown_client = || {
-        AadError::new(
-            400,
-            "unauthorized_client",
-            700016,
-            format!(
-                "Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
-                t.display_name
-            ),
-        )
-    };
-    let p = store
-        .principal_by_app_id(client_id)
-        .filter(|p| p.tenant_id.eq_ignore_ascii_case(&t.id))
-        .filter(|p| p.available_at <= now)
-        .ok_or_else(unknown_client)?;
+fn unknown_client(client_id: &str, tenant_name: &str) -> AadError {
+    AadError::new(
+        400,
+        "unauthorized_client",
+        700016,
+        format!(
+            "Application with identifier '{client_id}' was not found in the directory '{tenant_name}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
+        ),
+    )
+}
 
-    if let Some(secret) = get("client_secret") {
-        if p.secrets.iter().any(|s| s == secret) {
-            return Ok((p.clone(), aud, "1"));
+fn malformed_assertion() -> AadError {
+    AadError::new(400, "invalid_client", 50027, "JWT token is invalid or malformed.")
+}
+
+/// The claims of a federated client assertion that the token endpoint checks.
+struct Assertion {
+    iss: String,
+    sub: String,
+    auds: Vec<String>,
+    exp: i64,
+    /// `nbf`, else `iat`, else `exp`: only shown in the expiry message.
+    valid_from: i64,
+}
+
+impl Assertion {
+    /// The `client_assertion` of the form (with the JWT-bearer assertion type), decoded.
+    fn from_form(form: &Map<String, Value>) -> Result<Assertion, AadError> {
+        let Some(assertion) = param(form, "client_assertion") else {
+            return Err(AadError::new(
+                401,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+            ));
+        };
+        if param(form, "client_assertion_type") != Some(ASSERTION_TYPE) {
+            return Err(missing_param("client_assertion_type"));
         }
-        return Err(AadError::new(
-            401,
-            "invalid_client",
-            7000215,
-            format!(
-                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
-            ),
-        ));
+        let claims = decode_payload(assertion).ok_or_else(malformed_assertion)?;
+        let cs = |k: &str| claims.get(k).and_then(Value::as_str).map(String::from);
+        let (Some(iss), Some(sub)) = (cs("iss"), cs("sub")) else {
+            return Err(malformed_assertion());
+        };
+        let auds: Vec<String> = match claims.get("aud") {
+            Some(Value::String(a)) => vec![a.clone()],
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(String::from).collect(),
+            _ => return Err(malformed_assertion()),
+        };
+        let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(malformed_assertion)?;
+        let valid_from = claims.get("nbf").or_else(|| claims.get("iat")).and_then(Value::as_i64).unwrap_or(exp);
+        Ok(Assertion { iss, sub, auds, exp, valid_from })
     }
-    let Some(assertion) = get("client_assertion") else {
-        return Err(AadError::new(
-            401,
-            "invalid_client",
-            7000218,
-            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-        ));
-    };
-    if get("client_assertion_type") != Some(ASSERTION_TYPE) {
-        return Err(missing_param("client_assertion_type"));
+
+    /// Meant for the token exchange audience, and not expired.
+    fn check_time_and_audience(&self, now: OffsetDateTime) -> Result<(), AadError> {
+        if !self.auds.iter().any(|a| a == FIC_AUDIENCE) {
+            return Err(AadError::new(
+                400,
+                "invalid_client",
+                700212,
+                format!(
+                    "No matching federated identity record found for presented assertion audience '{}'. Please note that the matching is done using a case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion.",
+                    self.auds.join(",")
+                ),
+            ));
+        }
+        if self.exp <= unix(now) {
+            let show = |t: i64| OffsetDateTime::from_unix_timestamp(t).map(aad_timestamp).unwrap_or_default();
+            return Err(AadError::new(
+                400,
+                "invalid_client",
+                700024,
+                format!(
+                    "Client assertion is not within its valid time range. Current time: {}, assertion valid from {}, expiry time of assertion {}.",
+                    show(unix(now)),
+                    show(self.valid_from),
+                    show(self.exp)
+                ),
+            ));
+        }
+        Ok(())
     }
-    let malformed = || AadError::new(400, "invalid_client", 50027, "JWT token is invalid or malformed.");
-    let claims = decode_payload(assertion).ok_or_else(malformed)?;
-    let cs = |k: &str| claims.get(k).and_then(Value::as_str).map(String::from);
-    let (Some(iss), Some(sub)) = (cs("iss"), cs("sub")) else {
-        return Err(malformed());
-    };
-    let auds: Vec<String> = match claims.get("aud") {
-        Some(Value::String(a)) => vec![a.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(String::from).collect(),
-        _ => return Err(malformed()),
-    };
-    let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(malformed)?;
-    let aud_text = auds.join(",");
-    if !auds.iter().any(|a| a == FIC_AUDIENCE) {
-        return Err(AadError::new(
-            400,
-            "invalid_client",
-            700212,
-            format!(
-                "No matching federated identity record found for presented assertion audience '{aud_text}'. Please note that the matching is done using a case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion."
-            ),
-        ));
-    }
-    if exp <= unix(now) {
-        let nbf = claims.get("nbf").or_else(|| claims.get("iat")).and_then(Value::as_i64).unwrap_or(exp);
-        let show = |t: i64| OffsetDateTime::from_unix_timestamp(t).map(aad_timestamp).unwrap_or_default();
-        return Err(AadError::new(
-            400,
-            "invalid_client",
-            700024,
-            format!(
-                "Client assertion is not within its valid time range. Current time: {}, assertion valid from {}, expiry time of assertion {}.",
-                show(unix(now)),
-                show(nbf),
-                show(exp)
-            ),
-        ));
-    }
-    let sp_match = p.federated.iter().any(|f| f.issuer == iss && f.subject == sub);
-    let fic_match = p.identity_resource_id.as_deref().and_then(|rid| store.identity(rid)).is_some_and(|i| {
-        i.fics.iter().any(|f| f.issuer == iss && f.subject == sub && f.audiences.iter().any(|a| auds.contains(a)))
-    });
-    if !(sp_match || fic_match) {
-        return Err(AadError::new(
+
+    /// Trusted by the principal itself, or by a federated credential of the managed identity
+    /// behind it.
+    fn check_federated_with(&self, store: &Store, p: &Principal) -> Result<(), AadError> {
+        let (iss, sub, auds) = (&self.iss, &self.sub, &self.auds);
+        let sp_match = p.federated.iter().any(|f| &f.issuer == iss && &f.subject == sub);
+        let fic_match = p.identity_resource_id.as_deref().and_then(|rid| store.identity(rid)).is_some_and(|i| {
+            i.fics.iter().any(|f| &f.issuer == iss && &f.subject == sub && f.audiences.iter().any(|a| auds.contains(a)))
+        });
+        if sp_match || fic_match {
+            return Ok(());
+        }
+        Err(AadError::new(
             400,
             "invalid_client",
             70021,
             format!(
-                "No matching federated identity record found for presented assertion. Assertion Issuer: '{iss}'. Assertion Subject: '{sub}'. Assertion Audience: '{aud_text}'. https://learn.microsoft.com/entra/workload-id/workload-identity-federation"
+                "No matching federated identity record found for presented assertion. Assertion Issuer: '{iss}'. Assertion Subject: '{sub}'. Assertion Audience: '{}'. https://learn.microsoft.com/entra/workload-id/workload-identity-federation",
+                auds.join(",")
             ),
-        ));
+        ))
     }
-    Ok((p.clone(), aud, "2"))
 }
 
 fn no_store(mut resp: Response) -> Response {

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use azure_core::credentials::AccessToken;
 use reqwest::{Method, StatusCode};
 use serde_json::Value as Json;
 
@@ -83,6 +84,17 @@ enum Step {
         hint: Option<Duration>,
         unreachable: bool,
     },
+}
+
+/// One logical request, as each attempt sends it and names it in errors and logs.
+struct Call<'a> {
+    method: &'a Method,
+    url: &'a str,
+    /// The path as the caller gave it, for messages.
+    path: &'a str,
+    query: &'a [(&'a str, &'a str)],
+    body: Option<&'a Json>,
+    correlation_id: &'a str,
 }
 
 /// The token audience of each cloud's Resource Manager.
@@ -167,17 +179,17 @@ impl ArmClient {
         let correlation_id = uuid::Uuid::new_v4().to_string();
         let url =
             format!("{}{}", self.endpoint, if path.starts_with('/') { path.to_string() } else { format!("/{path}") });
+        let call = Call { method: &method, url: &url, path, query, body, correlation_id: &correlation_id };
         let mut attempt: u32 = 0;
         let mut unreachable_since: Option<Instant> = None;
         loop {
             attempt += 1;
             let started = Instant::now();
-            let (error, hint, unreachable) =
-                match self.attempt(&method, &url, path, query, body, deadline, &correlation_id, attempt).await {
-                    Step::Done(resp) => return Ok(resp),
-                    Step::Fail(e) => return Err(e),
-                    Step::Retry { error, hint, unreachable } => (error, hint, unreachable),
-                };
+            let (error, hint, unreachable) = match self.attempt(&call, deadline, attempt).await {
+                Step::Done(resp) => return Ok(resp),
+                Step::Fail(e) => return Err(e),
+                Step::Retry { error, hint, unreachable } => (error, hint, unreachable),
+            };
             // The streak of "nobody answers" starts with the first attempt that got no answer.
             let unreachable_for = if unreachable {
                 Some(unreachable_since.get_or_insert(started).elapsed())
@@ -214,97 +226,100 @@ impl ArmClient {
     }
 
     /// One attempt: a token, then the request.
-    #[allow(clippy::too_many_arguments)]
-    async fn attempt(
-        &self,
-        method: &Method,
-        url: &str,
-        path: &str,
-        query: &[(&str, &str)],
-        body: Option<&Json>,
-        deadline: Instant,
-        correlation_id: &str,
-        attempt: u32,
-    ) -> Step {
-        let token = match self.credentials.token(&self.token_scope).await {
-            Ok((token, _)) => token,
-            Err(TokenError::Rejected(why)) => return Step::Fail(ArmError::Auth(why)),
-            Err(TokenError::Endpoint(e)) if e.failure.is_permanent() => return Step::Fail(ArmError::Endpoint(e)),
-            Err(TokenError::Endpoint(e)) => {
-                return Step::Retry { error: ArmError::Endpoint(e), hint: None, unreachable: true }
-            }
-            Err(TokenError::Transient(why)) => {
-                return Step::Retry { error: ArmError::Auth(why), hint: None, unreachable: false }
-            }
+    async fn attempt(&self, call: &Call<'_>, deadline: Instant, attempt: u32) -> Step {
+        let token = match self.bearer_token().await {
+            Ok(token) => token,
+            Err(step) => return step,
         };
         let mut req = self
             .http
-            .request(method.clone(), url)
-            .query(query)
+            .request(call.method.clone(), call.url)
+            .query(call.query)
             .bearer_auth(token.token.secret())
-            .header("x-ms-correlation-request-id", correlation_id);
-        if let Some(b) = body {
+            .header("x-ms-correlation-request-id", call.correlation_id);
+        if let Some(b) = call.body {
             req = req.json(b);
         }
         let remaining = deadline.saturating_duration_since(Instant::now());
         match req.timeout(remaining.max(Duration::from_millis(1))).send().await {
-            Ok(resp) => {
-                let status = resp.status();
-                let header = |n: &str| resp.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
-                let request_id = header("x-ms-request-id").unwrap_or_default();
-                let hint = parse_retry_after(
-                    header("retry-after").as_deref(),
-                    header("retry-after-ms").or_else(|| header("x-ms-retry-after-ms")).as_deref(),
-                    time::OffsetDateTime::now_utc().unix_timestamp(),
-                );
-                let text = resp.text().await.unwrap_or_default();
-                let json: Json = if text.trim().is_empty() {
-                    Json::Null
-                } else {
-                    serde_json::from_str(&text).unwrap_or(Json::String(text))
-                };
-                if status.is_success() {
-                    tracing::debug!(method = %method, path, status = status.as_u16(), request_id, correlation_id, attempt, "ARM request");
-                    return Step::Done(ArmResponse { status: status.as_u16(), body: json, request_id });
-                }
-                let err = api_error(method, path, status, &json, &request_id, correlation_id);
-                tracing::debug!(method = %method, path, status = status.as_u16(), request_id, correlation_id, attempt, "ARM request failed");
-                if is_retryable_status(status.as_u16()) {
-                    Step::Retry { error: err, hint, unreachable: false }
-                } else {
-                    Step::Fail(err)
-                }
+            Ok(resp) => response_step(call, resp, attempt).await,
+            Err(e) => self.send_error_step(call, &e),
+        }
+    }
+
+    /// A token for ARM, or the step to take when none can be had.
+    async fn bearer_token(&self) -> Result<AccessToken, Step> {
+        match self.credentials.token(&self.token_scope).await {
+            Ok((token, _)) => Ok(token),
+            Err(TokenError::Rejected(why)) => Err(Step::Fail(ArmError::Auth(why))),
+            Err(TokenError::Endpoint(e)) if e.failure.is_permanent() => Err(Step::Fail(ArmError::Endpoint(e))),
+            Err(TokenError::Endpoint(e)) => {
+                Err(Step::Retry { error: ArmError::Endpoint(e), hint: None, unreachable: true })
             }
-            Err(e) => {
-                let failure = http::classify(&e);
-                let endpoint = || {
-                    ArmError::Endpoint(EndpointError::new(
-                        url,
-                        Some("arm_endpoint"),
-                        failure,
-                        self.ca_certificate.as_deref(),
-                        http::chain_text(&e),
-                    ))
+            Err(TokenError::Transient(why)) => {
+                Err(Step::Retry { error: ArmError::Auth(why), hint: None, unreachable: false })
+            }
+        }
+    }
+
+    /// The request got no HTTP answer: TLS failures are final, an endpoint that does not
+    /// answer is retried, and a broken exchange is retried when it may not have been processed.
+    fn send_error_step(&self, call: &Call<'_>, e: &reqwest::Error) -> Step {
+        let failure = http::classify(e);
+        let endpoint = || {
+            ArmError::Endpoint(EndpointError::new(
+                call.url,
+                Some("arm_endpoint"),
+                failure,
+                self.ca_certificate.as_deref(),
+                http::chain_text(e),
+            ))
+        };
+        match failure {
+            Failure::Tls(_) => Step::Fail(endpoint()),
+            Failure::Unreachable(_) => Step::Retry { error: endpoint(), hint: None, unreachable: true },
+            Failure::Interrupted => {
+                let error = ArmError::Transport {
+                    method: call.method.to_string(),
+                    path: call.path.to_string(),
+                    message: http::chain_text(e),
+                    correlation_id: call.correlation_id.to_string(),
                 };
-                match failure {
-                    Failure::Tls(_) => Step::Fail(endpoint()),
-                    Failure::Unreachable(_) => Step::Retry { error: endpoint(), hint: None, unreachable: true },
-                    Failure::Interrupted => {
-                        let error = ArmError::Transport {
-                            method: method.to_string(),
-                            path: path.to_string(),
-                            message: http::chain_text(&e),
-                            correlation_id: correlation_id.to_string(),
-                        };
-                        if e.is_connect() || e.is_request() || e.is_body() || e.is_timeout() {
-                            Step::Retry { error, hint: None, unreachable: false }
-                        } else {
-                            Step::Fail(error)
-                        }
-                    }
+                if e.is_connect() || e.is_request() || e.is_body() || e.is_timeout() {
+                    Step::Retry { error, hint: None, unreachable: false }
+                } else {
+                    Step::Fail(error)
                 }
             }
         }
+    }
+}
+
+/// ARM answered: success, an error worth retrying (with the server's `Retry-After`), or a
+/// final error.
+async fn response_step(call: &Call<'_>, resp: reqwest::Response, attempt: u32) -> Step {
+    let (method, path, correlation_id) = (call.method, call.path, call.correlation_id);
+    let status = resp.status();
+    let header = |n: &str| resp.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let request_id = header("x-ms-request-id").unwrap_or_default();
+    let hint = parse_retry_after(
+        header("retry-after").as_deref(),
+        header("retry-after-ms").or_else(|| header("x-ms-retry-after-ms")).as_deref(),
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+    );
+    let text = resp.text().await.unwrap_or_default();
+    let json: Json =
+        if text.trim().is_empty() { Json::Null } else { serde_json::from_str(&text).unwrap_or(Json::String(text)) };
+    if status.is_success() {
+        tracing::debug!(method = %method, path, status = status.as_u16(), request_id, correlation_id, attempt, "ARM request");
+        return Step::Done(ArmResponse { status: status.as_u16(), body: json, request_id });
+    }
+    let err = api_error(method, path, status, &json, &request_id, correlation_id);
+    tracing::debug!(method = %method, path, status = status.as_u16(), request_id, correlation_id, attempt, "ARM request failed");
+    if is_retryable_status(status.as_u16()) {
+        Step::Retry { error: err, hint, unreachable: false }
+    } else {
+        Step::Fail(err)
     }
 }
 

@@ -437,106 +437,123 @@ impl ResourceId {
     }
 }
 
-/// Parses the non-empty segments of `input` (leading/trailing slash removed).
+/// Parses the non-empty segments of `input` (leading/trailing slash removed): a root scope,
+/// then any number of `providers/{namespace}/{type}/{name}…` sections, each nested in the
+/// scope before it.
 fn parse_segments(input: &str, segs: &[&str]) -> Result<ResourceId, IdError> {
-    let err = |reason| IdError::new(input, reason);
-    let prefix = |n: usize| if n == 0 { "/".to_string() } else { format!("/{}", segs[..n].join("/")) };
+    let (mut current, mut i) = parse_root(input, segs)?;
+    while i < segs.len() {
+        let section = parse_provider_section(input, segs, i)?;
+        current = nest(current, &segs[..i], section.namespace, section.types);
+        i = section.end;
+    }
+    Ok(ResourceId::build(input.to_string(), current))
+}
 
-    let mut i;
-    let mut current = if segs[0].eq_ignore_ascii_case(SUBSCRIPTIONS) {
-        let Some(sub) = segs.get(1) else {
-            return Err(err(IdErrorReason::MissingSegment {
-                after: segs[0].to_string(),
-                expected: "a subscription id",
-            }));
-        };
-        i = 2;
-        match segs.get(2) {
-            Some(s) if s.eq_ignore_ascii_case(RESOURCE_GROUPS) => {
-                let Some(rg) = segs.get(3) else {
-                    return Err(err(IdErrorReason::MissingSegment {
-                        after: s.to_string(),
-                        expected: "a resource group name",
-                    }));
-                };
-                i = 4;
-                Scope::ResourceGroup { subscription_id: sub.to_string(), resource_group: rg.to_string() }
-            }
-            Some(s) if !s.eq_ignore_ascii_case(PROVIDERS) => {
-                return Err(err(IdErrorReason::UnexpectedSegment {
-                    found: s.to_string(),
-                    position: "after the subscription id",
-                    expected: "\"resourceGroups\" or \"providers\"",
-                }));
-            }
-            _ => Scope::Subscription { subscription_id: sub.to_string() },
-        }
-    } else if segs[0].eq_ignore_ascii_case(PROVIDERS) {
-        i = 0;
-        Scope::Tenant
-    } else {
+/// The scope the id starts with (tenant, subscription or resource group) and the index of
+/// the first segment after it.
+fn parse_root(input: &str, segs: &[&str]) -> Result<(Scope, usize), IdError> {
+    let err = |reason| IdError::new(input, reason);
+    if segs[0].eq_ignore_ascii_case(PROVIDERS) {
+        return Ok((Scope::Tenant, 0));
+    }
+    if !segs[0].eq_ignore_ascii_case(SUBSCRIPTIONS) {
         return Err(err(IdErrorReason::UnexpectedSegment {
             found: segs[0].to_string(),
             position: "at the start",
             expected: "\"subscriptions\" or \"providers\"",
         }));
-    };
-
-    while i < segs.len() {
-        if !segs[i].eq_ignore_ascii_case(PROVIDERS) {
-            return Err(err(IdErrorReason::UnexpectedSegment {
-                found: segs[i].to_string(),
-                position: "after the resource group name",
-                expected: "\"providers\"",
-            }));
-        }
-        let Some(ns) = segs.get(i + 1) else {
-            return Err(err(IdErrorReason::MissingSegment {
-                after: segs[i].to_string(),
-                expected: "a provider namespace such as Microsoft.Network",
-            }));
-        };
-        if !looks_like_namespace(ns) {
-            return Err(err(IdErrorReason::InvalidNamespace { found: ns.to_string() }));
-        }
-        let scope_len = i;
-        i += 2;
-        let mut types = Vec::new();
-        while i < segs.len() && !segs[i].eq_ignore_ascii_case(PROVIDERS) {
-            let Some(name) = segs.get(i + 1) else {
-                return Err(err(IdErrorReason::UnpairedType { resource_type: segs[i].to_string() }));
-            };
-            types.push((canonical_type(segs[i]), name.to_string()));
-            i += 2;
-        }
-        if types.is_empty() {
-            return Err(err(IdErrorReason::MissingSegment {
-                after: ns.to_string(),
-                expected: "a resource type and name, as in <Namespace>/<type>/<name>",
-            }));
-        }
-        let provider_namespace = canonical_namespace(ns);
-        current = match current {
-            Scope::ResourceGroup { subscription_id, resource_group }
-                if !is_resource_group_extension(&provider_namespace, &types[0].0) =>
-            {
-                Scope::Resource { subscription_id, resource_group, provider_namespace, types }
-            }
-            Scope::Tenant
-                if provider_namespace == MANAGEMENT_NAMESPACE
-                    && types.len() == 1
-                    && types[0].0 == MANAGEMENT_GROUPS =>
-            {
-                Scope::ManagementGroup { name: types.remove(0).1 }
-            }
-            parent => Scope::Extension {
-                parent: Box::new(ResourceId::build(prefix(scope_len), parent)),
-                provider_namespace,
-                types,
-            },
-        };
     }
-    Ok(ResourceId::build(input.to_string(), current))
+    let Some(sub) = segs.get(1) else {
+        return Err(err(IdErrorReason::MissingSegment { after: segs[0].to_string(), expected: "a subscription id" }));
+    };
+    match segs.get(2) {
+        Some(s) if s.eq_ignore_ascii_case(RESOURCE_GROUPS) => {
+            let Some(rg) = segs.get(3) else {
+                return Err(err(IdErrorReason::MissingSegment {
+                    after: s.to_string(),
+                    expected: "a resource group name",
+                }));
+            };
+            Ok((Scope::ResourceGroup { subscription_id: sub.to_string(), resource_group: rg.to_string() }, 4))
+        }
+        Some(s) if !s.eq_ignore_ascii_case(PROVIDERS) => Err(err(IdErrorReason::UnexpectedSegment {
+            found: s.to_string(),
+            position: "after the subscription id",
+            expected: "\"resourceGroups\" or \"providers\"",
+        })),
+        _ => Ok((Scope::Subscription { subscription_id: sub.to_string() }, 2)),
+    }
+}
+
+/// One `providers/{namespace}/{type}/{name}…` section of an id.
+struct ProviderSection {
+    /// In canonical casing when well known.
+    namespace: String,
+    /// `(type, name)` pairs, types in canonical casing when well known; never empty.
+    types: Vec<(String, String)>,
+    /// Index of the first segment after the section.
+    end: usize,
+}
+
+/// The section starting at `segs[start]`, which must be `providers`; it runs to the next
+/// `providers` or the end.
+fn parse_provider_section(input: &str, segs: &[&str], start: usize) -> Result<ProviderSection, IdError> {
+    let err = |reason| IdError::new(input, reason);
+    if !segs[start].eq_ignore_ascii_case(PROVIDERS) {
+        return Err(err(IdErrorReason::UnexpectedSegment {
+            found: segs[start].to_string(),
+            position: "after the resource group name",
+            expected: "\"providers\"",
+        }));
+    }
+    let Some(ns) = segs.get(start + 1) else {
+        return Err(err(IdErrorReason::MissingSegment {
+            after: segs[start].to_string(),
+            expected: "a provider namespace such as Microsoft.Network",
+        }));
+    };
+    if !looks_like_namespace(ns) {
+        return Err(err(IdErrorReason::InvalidNamespace { found: ns.to_string() }));
+    }
+    let mut i = start + 2;
+    let mut types = Vec::new();
+    while i < segs.len() && !segs[i].eq_ignore_ascii_case(PROVIDERS) {
+        let Some(name) = segs.get(i + 1) else {
+            return Err(err(IdErrorReason::UnpairedType { resource_type: segs[i].to_string() }));
+        };
+        types.push((canonical_type(segs[i]), name.to_string()));
+        i += 2;
+    }
+    if types.is_empty() {
+        return Err(err(IdErrorReason::MissingSegment {
+            after: ns.to_string(),
+            expected: "a resource type and name, as in <Namespace>/<type>/<name>",
+        }));
+    }
+    Ok(ProviderSection { namespace: canonical_namespace(ns), types, end: i })
+}
+
+/// The scope a provider section makes of the scope before it (`parent`, spelled by
+/// `parent_segs`): a resource in a resource group, a management group under the tenant, or
+/// else an extension resource on the parent.
+fn nest(parent: Scope, parent_segs: &[&str], provider_namespace: String, mut types: Vec<(String, String)>) -> Scope {
+    match parent {
+        Scope::ResourceGroup { subscription_id, resource_group }
+            if !is_resource_group_extension(&provider_namespace, &types[0].0) =>
+        {
+            Scope::Resource { subscription_id, resource_group, provider_namespace, types }
+        }
+        Scope::Tenant
+            if provider_namespace == MANAGEMENT_NAMESPACE && types.len() == 1 && types[0].0 == MANAGEMENT_GROUPS =>
+        {
+            Scope::ManagementGroup { name: types.remove(0).1 }
+        }
+        parent => {
+            let text = if parent_segs.is_empty() { "/".to_string() } else { format!("/{}", parent_segs.join("/")) };
+            Scope::Extension { parent: Box::new(ResourceId::build(text, parent)), provider_namespace, types }
+        }
+    }
 }
 
 /// `Company.Service` style: a dot, not at either end.
@@ -671,6 +688,30 @@ impl TryFrom<&str> for ResourceId {
 impl AsRef<str> for ResourceId {
     fn as_ref(&self) -> &str {
         &self.original
+    }
+}
+
+/// The comparison key of an ARM id: equal keys name the same Azure object. Text that is not
+/// an id compares trimmed of a trailing slash, case-insensitively.
+pub fn id_key(id: &str) -> String {
+    let id = id.trim();
+    match ResourceId::parse(id) {
+        Ok(x) => x.key().to_string(),
+        Err(_) => if id.len() > 1 { id.trim_end_matches('/') } else { id }.to_ascii_lowercase(),
+    }
+}
+
+/// Two ids name the same Azure object (case-insensitive on ARM's terms, trailing slash ignored).
+pub fn same_id(a: &str, b: &str) -> bool {
+    id_key(a) == id_key(b)
+}
+
+/// The subscription an ARM scope belongs to (lowercase), if any.
+pub fn subscription_of(scope: &str) -> Option<String> {
+    let mut parts = scope.split('/').filter(|p| !p.is_empty());
+    match (parts.next(), parts.next()) {
+        (Some(kw), Some(sub)) if kw.eq_ignore_ascii_case("subscriptions") => Some(sub.to_ascii_lowercase()),
+        _ => None,
     }
 }
 

@@ -39,31 +39,18 @@ pub fn to_msgpack(value: &Value, ty: &Type) -> Result<Vec<u8>, CodecError> {
     Ok(out)
 }
 
+// Writing into a Vec cannot fail, so the rmp results are discarded throughout.
 fn encode(out: &mut Vec<u8>, value: &Value, ty: &Type, path: &str) -> Result<(), CodecError> {
-    // Writing into a Vec cannot fail, so the rmp results are discarded.
-    match value {
-        Value::Null => {
-            let _ = rmp::encode::write_nil(out);
-            return Ok(());
-        }
-        Value::Unknown => {
-            out.extend_from_slice(&[0xd4, 0x00, 0x00]);
-            return Ok(());
-        }
-        _ => {}
-    }
     match (ty, value) {
-        (Type::Dynamic, Value::Dynamic(concrete, inner)) => {
-            let _ = rmp::encode::write_array_len(out, 2);
-            let _ = rmp::encode::write_bin(out, &concrete.to_json_bytes());
-            encode(out, inner, concrete, path)
+        (_, Value::Null) => {
+            let _ = rmp::encode::write_nil(out);
+            Ok(())
         }
-        (Type::Dynamic, v) => {
-            let concrete = infer_type(v);
-            let _ = rmp::encode::write_array_len(out, 2);
-            let _ = rmp::encode::write_bin(out, &concrete.to_json_bytes());
-            encode(out, v, &concrete, path)
+        (_, Value::Unknown) => {
+            out.extend_from_slice(&[0xd4, 0x00, 0x00]);
+            Ok(())
         }
+        (Type::Dynamic, v) => encode_dynamic(out, v, path),
         (t, Value::Dynamic(concrete, inner)) if t == concrete => encode(out, inner, t, path),
         (Type::String, Value::String(s)) => {
             let _ = rmp::encode::write_str(out, s);
@@ -74,58 +61,96 @@ fn encode(out: &mut Vec<u8>, value: &Value, ty: &Type, path: &str) -> Result<(),
             Ok(())
         }
         (Type::Number, Value::Number(n)) => {
-            match n {
-                Number::Int(i) => {
-                    let _ = rmp::encode::write_sint(out, *i);
-                }
-                Number::Float(f) => {
-                    let _ = rmp::encode::write_f64(out, *f);
-                }
-                Number::Decimal(s) => {
-                    let _ = rmp::encode::write_str(out, s);
-                }
-            }
+            encode_number(out, n);
             Ok(())
         }
         (Type::List(et), Value::List(items)) | (Type::Set(et), Value::Set(items)) => {
-            let _ = rmp::encode::write_array_len(out, len32(items.len(), path)?);
-            for (i, item) in items.iter().enumerate() {
-                encode(out, item, et, &format!("{path}[{i}]"))?;
-            }
-            Ok(())
+            encode_elements(out, items, et, path)
         }
-        (Type::Tuple(types), Value::Tuple(items)) => {
-            if types.len() != items.len() {
-                return Err(err(path, format!("tuple needs {} elements, has {}", types.len(), items.len())));
-            }
-            let _ = rmp::encode::write_array_len(out, len32(items.len(), path)?);
-            for (i, (item, t)) in items.iter().zip(types).enumerate() {
-                encode(out, item, t, &format!("{path}[{i}]"))?;
-            }
-            Ok(())
-        }
-        (Type::Map(et), Value::Map(entries)) => {
-            let _ = rmp::encode::write_map_len(out, len32(entries.len(), path)?);
-            for (k, v) in entries {
-                let _ = rmp::encode::write_str(out, k);
-                encode(out, v, et, &format!("{path}[{k:?}]"))?;
-            }
-            Ok(())
-        }
-        (Type::Object(attr_types), Value::Object(attrs)) => {
-            if let Some(extra) = attrs.keys().find(|k| !attr_types.contains_key(*k)) {
-                return Err(err(path, format!("unsupported attribute {extra:?}")));
-            }
-            let _ = rmp::encode::write_map_len(out, len32(attr_types.len(), path)?);
-            for (name, t) in attr_types {
-                let _ = rmp::encode::write_str(out, name);
-                let v = attrs.get(name).unwrap_or(&Value::Null);
-                encode(out, v, t, &format!("{path}.{name}"))?;
-            }
-            Ok(())
-        }
+        (Type::Tuple(types), Value::Tuple(items)) => encode_tuple(out, items, types, path),
+        (Type::Map(et), Value::Map(entries)) => encode_map(out, entries, et, path),
+        (Type::Object(attr_types), Value::Object(attrs)) => encode_object(out, attrs, attr_types, path),
         (t, v) => Err(err(path, format!("expected {}, got {}", t.friendly_name(), kind_name(v)))),
     }
+}
+
+/// A value in a `dynamic` slot travels with its type, `[type JSON, value]`; a value that does
+/// not carry one is given the type it most plausibly has.
+fn encode_dynamic(out: &mut Vec<u8>, value: &Value, path: &str) -> Result<(), CodecError> {
+    let inferred;
+    let (concrete, inner) = match value {
+        Value::Dynamic(concrete, inner) => (concrete, inner.as_ref()),
+        v => {
+            inferred = infer_type(v);
+            (&inferred, v)
+        }
+    };
+    let _ = rmp::encode::write_array_len(out, 2);
+    let _ = rmp::encode::write_bin(out, &concrete.to_json_bytes());
+    encode(out, inner, concrete, path)
+}
+
+fn encode_number(out: &mut Vec<u8>, n: &Number) {
+    match n {
+        Number::Int(i) => {
+            let _ = rmp::encode::write_sint(out, *i);
+        }
+        Number::Float(f) => {
+            let _ = rmp::encode::write_f64(out, *f);
+        }
+        Number::Decimal(s) => {
+            let _ = rmp::encode::write_str(out, s);
+        }
+    }
+}
+
+/// The items of a list or set, all of type `et`.
+fn encode_elements(out: &mut Vec<u8>, items: &[Value], et: &Type, path: &str) -> Result<(), CodecError> {
+    let _ = rmp::encode::write_array_len(out, len32(items.len(), path)?);
+    for (i, item) in items.iter().enumerate() {
+        encode(out, item, et, &format!("{path}[{i}]"))?;
+    }
+    Ok(())
+}
+
+fn encode_tuple(out: &mut Vec<u8>, items: &[Value], types: &[Type], path: &str) -> Result<(), CodecError> {
+    if types.len() != items.len() {
+        return Err(err(path, format!("tuple needs {} elements, has {}", types.len(), items.len())));
+    }
+    let _ = rmp::encode::write_array_len(out, len32(items.len(), path)?);
+    for (i, (item, t)) in items.iter().zip(types).enumerate() {
+        encode(out, item, t, &format!("{path}[{i}]"))?;
+    }
+    Ok(())
+}
+
+fn encode_map(out: &mut Vec<u8>, entries: &BTreeMap<String, Value>, et: &Type, path: &str) -> Result<(), CodecError> {
+    let _ = rmp::encode::write_map_len(out, len32(entries.len(), path)?);
+    for (k, v) in entries {
+        let _ = rmp::encode::write_str(out, k);
+        encode(out, v, et, &format!("{path}[{k:?}]"))?;
+    }
+    Ok(())
+}
+
+/// Every attribute of the type is written, absent ones as null; attributes the type does not
+/// have are an error.
+fn encode_object(
+    out: &mut Vec<u8>,
+    attrs: &BTreeMap<String, Value>,
+    attr_types: &BTreeMap<String, Type>,
+    path: &str,
+) -> Result<(), CodecError> {
+    if let Some(extra) = attrs.keys().find(|k| !attr_types.contains_key(*k)) {
+        return Err(err(path, format!("unsupported attribute {extra:?}")));
+    }
+    let _ = rmp::encode::write_map_len(out, len32(attr_types.len(), path)?);
+    for (name, t) in attr_types {
+        let _ = rmp::encode::write_str(out, name);
+        let v = attrs.get(name).unwrap_or(&Value::Null);
+        encode(out, v, t, &format!("{path}.{name}"))?;
+    }
+    Ok(())
 }
 
 fn len32(n: usize, path: &str) -> Result<u32, CodecError> {
@@ -229,74 +254,92 @@ impl<'a> Reader<'a> {
                 _ => Err(err(path, "expected bool")),
             },
             Type::Number => self.number_after(m, path).map(Value::Number),
-            Type::List(et) | Type::Set(et) => {
-                let n = self.array_len(m, path)?;
-                let mut items = Vec::with_capacity(n);
-                for i in 0..n {
-                    items.push(self.value(et, &format!("{path}[{i}]"))?);
-                }
-                Ok(if matches!(ty, Type::List(_)) { Value::List(items) } else { Value::Set(items) })
-            }
-            Type::Tuple(types) => {
-                let n = self.array_len(m, path)?;
-                if n != types.len() {
-                    return Err(err(path, format!("tuple needs {} elements, got {n}", types.len())));
-                }
-                let mut items = Vec::with_capacity(n);
-                for (i, t) in types.iter().enumerate() {
-                    items.push(self.value(t, &format!("{path}[{i}]"))?);
-                }
-                Ok(Value::Tuple(items))
-            }
-            Type::Map(et) => {
-                let n = self.map_len(m, path)?;
-                let mut entries = BTreeMap::new();
-                for _ in 0..n {
-                    let km = self.marker(path)?;
-                    let k = self.str_after(km, path)?;
-                    let v = self.value(et, &format!("{path}[{k:?}]"))?;
-                    entries.insert(k, v);
-                }
-                Ok(Value::Map(entries))
-            }
-            Type::Object(attr_types) => {
-                let n = self.map_len(m, path)?;
-                let mut attrs = BTreeMap::new();
-                for _ in 0..n {
-                    let km = self.marker(path)?;
-                    let k = self.str_after(km, path)?;
-                    let Some(t) = attr_types.get(&k) else {
-                        return Err(err(path, format!("unsupported attribute {k:?}")));
-                    };
-                    let v = self.value(t, &format!("{path}.{k}"))?;
-                    attrs.insert(k, v);
-                }
-                // Terraform always sends every attribute; be lenient and fill absent ones.
-                for name in attr_types.keys() {
-                    attrs.entry(name.clone()).or_insert(Value::Null);
-                }
-                Ok(Value::Object(attrs))
-            }
-            Type::Dynamic => {
-                let n = self.array_len(m, path)?;
-                if n != 2 {
-                    return Err(err(path, "dynamic value must be [type, value]"));
-                }
-                let tm = self.marker(path)?;
-                let type_bytes = match tm {
-                    Marker::Bin8 | Marker::Bin16 | Marker::Bin32 => {
-                        let len = self.be(bin_width(tm), path)?;
-                        let len = self.checked_len(len, 1, path)?;
-                        self.take(len, path)?
-                    }
-                    _ => {
-                        let s = self.str_after(tm, path)?;
-                        return self.dynamic_tail(s.as_bytes(), path);
-                    }
-                };
-                self.dynamic_tail(type_bytes, path)
-            }
+            Type::List(et) => self.elements_after(m, et, path).map(Value::List),
+            Type::Set(et) => self.elements_after(m, et, path).map(Value::Set),
+            Type::Tuple(types) => self.tuple_after(m, types, path),
+            Type::Map(et) => self.map_after(m, et, path),
+            Type::Object(attr_types) => self.object_after(m, attr_types, path),
+            Type::Dynamic => self.dynamic_after(m, path),
         }
+    }
+
+    /// The items of a list or set, all of type `et`.
+    fn elements_after(&mut self, m: Marker, et: &Type, path: &str) -> Result<Vec<Value>, CodecError> {
+        let n = self.array_len(m, path)?;
+        let mut items = Vec::with_capacity(n);
+        for i in 0..n {
+            items.push(self.value(et, &format!("{path}[{i}]"))?);
+        }
+        Ok(items)
+    }
+
+    fn tuple_after(&mut self, m: Marker, types: &[Type], path: &str) -> Result<Value, CodecError> {
+        let n = self.array_len(m, path)?;
+        if n != types.len() {
+            return Err(err(path, format!("tuple needs {} elements, got {n}", types.len())));
+        }
+        let mut items = Vec::with_capacity(n);
+        for (i, t) in types.iter().enumerate() {
+            items.push(self.value(t, &format!("{path}[{i}]"))?);
+        }
+        Ok(Value::Tuple(items))
+    }
+
+    fn map_after(&mut self, m: Marker, et: &Type, path: &str) -> Result<Value, CodecError> {
+        let n = self.map_len(m, path)?;
+        let mut entries = BTreeMap::new();
+        for _ in 0..n {
+            let km = self.marker(path)?;
+            let k = self.str_after(km, path)?;
+            let v = self.value(et, &format!("{path}[{k:?}]"))?;
+            entries.insert(k, v);
+        }
+        Ok(Value::Map(entries))
+    }
+
+    fn object_after(
+        &mut self,
+        m: Marker,
+        attr_types: &BTreeMap<String, Type>,
+        path: &str,
+    ) -> Result<Value, CodecError> {
+        let n = self.map_len(m, path)?;
+        let mut attrs = BTreeMap::new();
+        for _ in 0..n {
+            let km = self.marker(path)?;
+            let k = self.str_after(km, path)?;
+            let Some(t) = attr_types.get(&k) else {
+                return Err(err(path, format!("unsupported attribute {k:?}")));
+            };
+            let v = self.value(t, &format!("{path}.{k}"))?;
+            attrs.insert(k, v);
+        }
+        // Terraform always sends every attribute; be lenient and fill absent ones.
+        for name in attr_types.keys() {
+            attrs.entry(name.clone()).or_insert(Value::Null);
+        }
+        Ok(Value::Object(attrs))
+    }
+
+    /// `[type, value]`, the type as JSON in a bin or a str.
+    fn dynamic_after(&mut self, m: Marker, path: &str) -> Result<Value, CodecError> {
+        let n = self.array_len(m, path)?;
+        if n != 2 {
+            return Err(err(path, "dynamic value must be [type, value]"));
+        }
+        let tm = self.marker(path)?;
+        let type_bytes = match tm {
+            Marker::Bin8 | Marker::Bin16 | Marker::Bin32 => {
+                let len = self.be(bin_width(tm), path)?;
+                let len = self.checked_len(len, 1, path)?;
+                self.take(len, path)?
+            }
+            _ => {
+                let s = self.str_after(tm, path)?;
+                return self.dynamic_tail(s.as_bytes(), path);
+            }
+        };
+        self.dynamic_tail(type_bytes, path)
     }
 
     fn dynamic_tail(&mut self, type_bytes: &[u8], path: &str) -> Result<Value, CodecError> {

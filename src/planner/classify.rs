@@ -5,7 +5,7 @@
 use crate::domain::ids::ResourceId;
 use crate::domain::roles;
 
-use super::diff::ActualAssignment;
+use super::diff::{same_scope, ActualAssignment};
 use super::{ExtraAssignment, IdentityKind};
 
 const NETWORK_CONTRIBUTOR: &str = "4d97b98b-1d4f-4787-a291-c67834d212e7";
@@ -36,81 +36,104 @@ fn type_is(scope: &str, resource_type: &str) -> bool {
         .is_some_and(|t| t.eq_ignore_ascii_case(resource_type))
 }
 
-fn same_scope(a: &str, b: &str) -> bool {
-    match (ResourceId::parse(a), ResourceId::parse(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a.trim_end_matches('/').eq_ignore_ascii_case(b.trim_end_matches('/')),
-    }
-}
-
 /// Sort assignments of the two identities into matrix inputs; anything else becomes an
 /// extra assignment. Assignments of other principals are ignored.
 pub fn classify(actual: &[ActualAssignment], control_plane: &str, kubelet: &str, node_rg: &str) -> Classified {
     let mut c = Classified::default();
-    let (mut mio_on_node_rg, mut vmc_on_node_rg) = (None, None);
+    let mut on_node_rg = NodeRgRoles::default();
     for a in actual {
-        let role = a.role_guid();
-        let scope = a.scope.clone();
-        let identity = if a.principal_id.eq_ignore_ascii_case(control_plane) {
-            IdentityKind::ControlPlane
-        } else if a.principal_id.eq_ignore_ascii_case(kubelet) {
-            IdentityKind::Kubelet
-        } else {
+        let Some(identity) = identity_of(a, control_plane, kubelet) else {
             continue;
         };
-        let matched = match (identity, role.as_str()) {
-            (IdentityKind::ControlPlane, NETWORK_CONTRIBUTOR)
-                if type_is(&scope, "Microsoft.Network/virtualNetworks/subnets") =>
-            {
-                c.subnet_ids.push(scope.clone());
-                true
-            }
-            (IdentityKind::ControlPlane, NETWORK_CONTRIBUTOR) if type_is(&scope, "Microsoft.Network/routeTables") => {
-                c.route_table_ids.push(scope.clone());
-                true
-            }
-            (IdentityKind::ControlPlane, PRIVATE_DNS_ZONE_CONTRIBUTOR)
-                if type_is(&scope, "Microsoft.Network/privateDnsZones") =>
-            {
-                c.private_dns_zone_ids.push(scope.clone());
-                true
-            }
-            (IdentityKind::ControlPlane, MANAGED_IDENTITY_OPERATOR)
-                if c.kubelet_identity_id.is_none()
-                    && type_is(&scope, "Microsoft.ManagedIdentity/userAssignedIdentities") =>
-            {
-                c.kubelet_identity_id = Some(scope.clone());
-                true
-            }
-            (IdentityKind::Kubelet, ACR_PULL) if type_is(&scope, "Microsoft.ContainerRegistry/registries") => {
-                c.acr_ids.push(scope.clone());
-                true
-            }
-            (IdentityKind::Kubelet, DNS_ZONE_CONTRIBUTOR) if type_is(&scope, "Microsoft.Network/dnszones") => {
-                c.dns_zone_ids.push(scope.clone());
-                true
-            }
-            (IdentityKind::Kubelet, MANAGED_IDENTITY_OPERATOR) if same_scope(&scope, node_rg) => {
-                mio_on_node_rg = Some(a);
-                true
-            }
-            (IdentityKind::Kubelet, VIRTUAL_MACHINE_CONTRIBUTOR) if same_scope(&scope, node_rg) => {
-                vmc_on_node_rg = Some(a);
-                true
-            }
-            (IdentityKind::Kubelet, MANAGED_IDENTITY_OPERATOR)
-                if type_is(&scope, "Microsoft.Resources/resourceGroups") =>
-            {
-                c.identity_resource_group_ids.push(scope.clone());
-                true
-            }
-            _ => false,
+        let role = a.role_guid();
+        let matched = match identity {
+            IdentityKind::ControlPlane => control_plane_input(&mut c, &role, &a.scope),
+            IdentityKind::Kubelet => kubelet_input(&mut c, &mut on_node_rg, a, &role, node_rg),
         };
         if !matched {
             c.extra.push(extra(identity, a));
         }
     }
-    match (mio_on_node_rg, vmc_on_node_rg) {
+    settle_pod_identity(&mut c, on_node_rg);
+    c
+}
+
+/// The two kubelet roles on the node resource group that, together, mean pod identity is on.
+#[derive(Default)]
+struct NodeRgRoles<'a> {
+    managed_identity_operator: Option<&'a ActualAssignment>,
+    virtual_machine_contributor: Option<&'a ActualAssignment>,
+}
+
+fn identity_of(a: &ActualAssignment, control_plane: &str, kubelet: &str) -> Option<IdentityKind> {
+    if a.principal_id.eq_ignore_ascii_case(control_plane) {
+        Some(IdentityKind::ControlPlane)
+    } else if a.principal_id.eq_ignore_ascii_case(kubelet) {
+        Some(IdentityKind::Kubelet)
+    } else {
+        None
+    }
+}
+
+/// Record a control-plane assignment as the matrix input it comes from; false if none does.
+fn control_plane_input(c: &mut Classified, role: &str, scope: &str) -> bool {
+    match role {
+        NETWORK_CONTRIBUTOR if type_is(scope, "Microsoft.Network/virtualNetworks/subnets") => {
+            c.subnet_ids.push(scope.to_string());
+        }
+        NETWORK_CONTRIBUTOR if type_is(scope, "Microsoft.Network/routeTables") => {
+            c.route_table_ids.push(scope.to_string());
+        }
+        PRIVATE_DNS_ZONE_CONTRIBUTOR if type_is(scope, "Microsoft.Network/privateDnsZones") => {
+            c.private_dns_zone_ids.push(scope.to_string());
+        }
+        // Only the first identity found can be the kubelet identity; others are extras.
+        MANAGED_IDENTITY_OPERATOR
+            if c.kubelet_identity_id.is_none()
+                && type_is(scope, "Microsoft.ManagedIdentity/userAssignedIdentities") =>
+        {
+            c.kubelet_identity_id = Some(scope.to_string());
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// Record a kubelet assignment as the matrix input it comes from; false if none does. The
+/// node resource group roles are only set aside: whether they count depends on both.
+fn kubelet_input<'a>(
+    c: &mut Classified,
+    on_node_rg: &mut NodeRgRoles<'a>,
+    a: &'a ActualAssignment,
+    role: &str,
+    node_rg: &str,
+) -> bool {
+    let scope = a.scope.as_str();
+    match role {
+        ACR_PULL if type_is(scope, "Microsoft.ContainerRegistry/registries") => {
+            c.acr_ids.push(scope.to_string());
+        }
+        DNS_ZONE_CONTRIBUTOR if type_is(scope, "Microsoft.Network/dnszones") => {
+            c.dns_zone_ids.push(scope.to_string());
+        }
+        MANAGED_IDENTITY_OPERATOR if same_scope(scope, node_rg) => {
+            on_node_rg.managed_identity_operator = Some(a);
+        }
+        VIRTUAL_MACHINE_CONTRIBUTOR if same_scope(scope, node_rg) => {
+            on_node_rg.virtual_machine_contributor = Some(a);
+        }
+        MANAGED_IDENTITY_OPERATOR if type_is(scope, "Microsoft.Resources/resourceGroups") => {
+            c.identity_resource_group_ids.push(scope.to_string());
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// Pod identity is enabled only when both node resource group roles are present; otherwise
+/// those roles and the identity resource groups are plain extras.
+fn settle_pod_identity(c: &mut Classified, on_node_rg: NodeRgRoles<'_>) {
+    match (on_node_rg.managed_identity_operator, on_node_rg.virtual_machine_contributor) {
         (Some(_), Some(_)) => c.pod_identity_enabled = true,
         (one, other) => {
             for a in one.into_iter().chain(other) {
@@ -118,7 +141,6 @@ pub fn classify(actual: &[ActualAssignment], control_plane: &str, kubelet: &str,
             }
         }
     }
-    // Without pod identity, identity resource groups are plain extras too.
     if !c.pod_identity_enabled {
         for scope in std::mem::take(&mut c.identity_resource_group_ids) {
             c.extra.push(ExtraAssignment {
@@ -129,7 +151,6 @@ pub fn classify(actual: &[ActualAssignment], control_plane: &str, kubelet: &str,
             });
         }
     }
-    c
 }
 
 fn role_name(guid: &str) -> String {

@@ -5,9 +5,10 @@
 //!   two identities need: the AKS identity role matrix.
 //! * [`policy`] refuses privileged roles and scopes broader than the matrix
 //!   needs, unless the configuration carries a written justification.
-//! * [`diff`] compares the desired assignments with what Azure reports and
-//!   decides, per assignment, to keep, create, adopt or replace, and which
-//!   assignments created earlier are now orphans.
+//! * [`diff`] says when an assignment Azure holds grants what a desired one asks.
+//! * [`engine`] decides, per desired assignment, to keep, create or adopt, and which
+//!   recorded assignments are no longer wanted: the one engine plan, apply, read and import
+//!   of both role-assignment resources consume.
 //!
 //! Nothing here does I/O or knows about Terraform values: inputs are plain
 //! strings, values unknown at plan time are [`Known::Unknown`], and problems
@@ -16,6 +17,7 @@
 
 pub mod classify;
 pub mod diff;
+pub mod engine;
 pub mod matrix;
 pub mod policy;
 
@@ -26,7 +28,8 @@ use uuid::Uuid;
 use crate::domain::names;
 use crate::domain::roles::{self, BuiltinRole};
 
-pub use diff::{equivalent, orphans, plan_actions, Action, ActualAssignment};
+pub use diff::{equivalent, ActualAssignment};
+pub use engine::{decide, Decisions, Origin, Recorded, Step};
 pub use matrix::{expand, ClusterIntent, Expansion, ExtraAssignment, PendingAssignment, PodIdentityIntent};
 pub use policy::{Finding, ScopeFit, ScopeRequirement, Severity};
 

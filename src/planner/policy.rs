@@ -431,69 +431,120 @@ const OPT_OUT: &str = "If this is intended, set allow_broad_scope with a justifi
 /// Assignments whose scope does not parse yield no findings (the matrix
 /// reports those).
 pub fn violations(assignment: &DesiredAssignment, requirement: Option<ScopeRequirement>) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let role = &assignment.role;
-    let who = assignment.identity.describe();
-
-    if role.privileged() {
-        // For extra assignments the role has its own attribute; point at it.
-        let source = match assignment.source.nested {
-            Some(_) if assignment.source.attribute == "extra_assignment" => assignment.source.child("role"),
-            _ => assignment.source.clone(),
-        };
-        out.push(Finding::error(
-            source,
-            format!("Privileged role {} is not allowed", role.name),
-            format!(
-                "{} can {} at its scope; aksid only grants the narrow roles an identity needs. Use the specific role \
-                 the {who} needs instead (for example AcrPull to pull images, Storage Blob Data Reader to read \
-                 blobs, Key Vault Secrets User to read secrets, Network Contributor on a subnet). {OPT_OUT}",
-                role.name,
-                privileged_power(&role.guid),
-            ),
-        ));
-    }
-
+    let mut out: Vec<Finding> = privileged_role_finding(assignment).into_iter().collect();
     let Ok(scope) = ResourceId::parse(&assignment.scope) else {
         return out;
     };
-    // The narrow type to suggest: the requirement's, else the role's natural one.
-    let narrow = narrow_role(&role.guid);
-    let (wanted_type, wanted_noun) = match (requirement, narrow) {
-        (Some(r), _) => (Some(r.resource_type), Some(r.noun.to_string())),
-        (None, Some(n)) => (Some(n.types[0]), Some(describe_type(n.types[0]))),
-        (None, None) => (None, None),
-    };
-    let grants = narrow.map_or_else(String::new, |n| format!(" ({} in it)", n.grants));
-    let alternative = match (wanted_type, &wanted_noun) {
-        (Some(t), Some(noun)) => format!("pass the {noun} id {}", narrow_example(&scope, t)),
-        _ => "scope it to the resource group or, better, the resource the identity uses".to_string(),
-    };
-
-    let kind = scope.scope_kind();
-    if matches!(kind, ScopeKind::Subscription | ScopeKind::ManagementGroup | ScopeKind::Tenant) {
-        let level = match kind {
-            ScopeKind::Subscription => "subscription",
-            ScopeKind::ManagementGroup => "management group",
-            _ => "tenant",
-        };
-        out.push(Finding::error(
-            assignment.source.clone(),
-            format!("Role assignment at {level} scope"),
-            format!(
-                "{} for the {who} on {} applies to every resource group and resource below it{grants}; \
-                 {alternative}. {OPT_OUT}",
-                role.name,
-                describe_scope(&scope),
-            ),
-        ));
+    let narrow = narrow_role(&assignment.role.guid);
+    // A scope above every resource group is broad whatever the role; nothing more to say.
+    if let Some(finding) = above_resource_group_finding(assignment, &scope, requirement, narrow) {
+        out.push(finding);
         return out;
     }
+    out.extend(broader_than_needed_finding(assignment, &scope, requirement, narrow));
+    out
+}
 
-    let broad_type = match (requirement, narrow) {
-        (Some(r), _) => (fit(&scope, r.resource_type) == ScopeFit::Broader).then_some(r.resource_type),
+/// Rule 1: the role must not be privileged.
+fn privileged_role_finding(assignment: &DesiredAssignment) -> Option<Finding> {
+    let role = &assignment.role;
+    if !role.privileged() {
+        return None;
+    }
+    let who = assignment.identity.describe();
+    // For extra assignments the role has its own attribute; point at it.
+    let source = match assignment.source.nested {
+        Some(_) if assignment.source.attribute == "extra_assignment" => assignment.source.child("role"),
+        _ => assignment.source.clone(),
+    };
+    Some(Finding::error(
+        source,
+        format!("Privileged role {} is not allowed", role.name),
+        format!(
+            "{} can {} at its scope; aksid only grants the narrow roles an identity needs. Use the specific role \
+             the {who} needs instead (for example AcrPull to pull images, Storage Blob Data Reader to read \
+             blobs, Key Vault Secrets User to read secrets, Network Contributor on a subnet). {OPT_OUT}",
+            role.name,
+            privileged_power(&role.guid),
+        ),
+    ))
+}
+
+/// Rule 2: no subscription, management-group or tenant scope.
+fn above_resource_group_finding(
+    assignment: &DesiredAssignment,
+    scope: &ResourceId,
+    requirement: Option<ScopeRequirement>,
+    narrow: Option<&NarrowRole>,
+) -> Option<Finding> {
+    let level = match scope.scope_kind() {
+        ScopeKind::Subscription => "subscription",
+        ScopeKind::ManagementGroup => "management group",
+        ScopeKind::Tenant => "tenant",
+        _ => return None,
+    };
+    let who = assignment.identity.describe();
+    // The narrow type to suggest: the requirement's, else the role's natural one.
+    let wanted = match (requirement, narrow) {
+        (Some(r), _) => Some((r.resource_type, r.noun.to_string())),
+        (None, Some(n)) => Some((n.types[0], describe_type(n.types[0]))),
+        (None, None) => None,
+    };
+    let grants = narrow.map_or_else(String::new, |n| format!(" ({} in it)", n.grants));
+    let alternative = match wanted {
+        Some((t, noun)) => format!("pass the {noun} id {}", narrow_example(scope, t)),
+        None => "scope it to the resource group or, better, the resource the identity uses".to_string(),
+    };
+    Some(Finding::error(
+        assignment.source.clone(),
+        format!("Role assignment at {level} scope"),
+        format!(
+            "{} for the {who} on {} applies to every resource group and resource below it{grants}; \
+             {alternative}. {OPT_OUT}",
+            assignment.role.name,
+            describe_scope(scope),
+        ),
+    ))
+}
+
+/// Rule 3: the scope must not be an ancestor of the narrow type needed.
+fn broader_than_needed_finding(
+    assignment: &DesiredAssignment,
+    scope: &ResourceId,
+    requirement: Option<ScopeRequirement>,
+    narrow: Option<&NarrowRole>,
+) -> Option<Finding> {
+    let t = broader_than(scope, requirement, narrow)?;
+    let who = assignment.identity.describe();
+    let role = &assignment.role;
+    let noun = match requirement {
+        Some(r) => r.noun.to_string(),
+        None => describe_type(t),
+    };
+    Some(Finding::error(
+        assignment.source.clone(),
+        format!("Scope broader than needed for {}", role.name),
+        format!(
+            "{} on {} grants {} in it, not only the {noun} the {who} needs; pass the {noun} id {}. {OPT_OUT}",
+            role.name,
+            describe_scope(scope),
+            narrow.map_or("access to every resource", |n| n.grants),
+            narrow_example(scope, t),
+        ),
+    ))
+}
+
+/// The narrow type that `scope` is an ancestor of: the requirement's, or for an extra
+/// assignment one of its role's natural types (unless the scope fits another of them).
+fn broader_than(
+    scope: &ResourceId,
+    requirement: Option<ScopeRequirement>,
+    narrow: Option<&NarrowRole>,
+) -> Option<&'static str> {
+    match (requirement, narrow) {
+        (Some(r), _) => (fit(scope, r.resource_type) == ScopeFit::Broader).then_some(r.resource_type),
         (None, Some(n)) => {
-            let fits: Vec<ScopeFit> = n.types.iter().map(|t| fit(&scope, t)).collect();
+            let fits: Vec<ScopeFit> = n.types.iter().map(|t| fit(scope, t)).collect();
             if fits.iter().any(|f| matches!(f, ScopeFit::Exact | ScopeFit::Narrower)) {
                 None
             } else {
@@ -501,25 +552,7 @@ pub fn violations(assignment: &DesiredAssignment, requirement: Option<ScopeRequi
             }
         }
         (None, None) => None,
-    };
-    if let Some(t) = broad_type {
-        let noun = match requirement {
-            Some(r) => r.noun.to_string(),
-            None => describe_type(t),
-        };
-        out.push(Finding::error(
-            assignment.source.clone(),
-            format!("Scope broader than needed for {}", role.name),
-            format!(
-                "{} on {} grants {} in it, not only the {noun} the {who} needs; pass the {noun} id {}. {OPT_OUT}",
-                role.name,
-                describe_scope(&scope),
-                narrow.map_or("access to every resource", |n| n.grants),
-                narrow_example(&scope, t),
-            ),
-        ));
     }
-    out
 }
 
 /// The trimmed justification of `allow_broad_scope`, if it has one.

@@ -156,16 +156,37 @@ pub fn validate(config: &Value) -> Diagnostics {
 /// introduced. Errors that come from the environment name the variable.
 pub fn resolve(config: &Value, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, Diagnostics> {
     let mut d = validate(config);
-    let text = |v: &Value, var: Option<&str>| -> Option<String> {
-        v.as_str().map(str::to_string).or_else(|| var.and_then(env)).filter(|s| !s.is_empty())
-    };
-    let flag = |v: &Value, var: &str| -> bool {
-        v.as_bool().unwrap_or_else(|| env(var).is_some_and(|s| matches!(s.to_ascii_lowercase().as_str(), "true" | "1")))
-    };
+    let s = settings_with_fallbacks(config, env);
+    if d.has_errors() {
+        return Err(d);
+    }
+    check_environment_values(config, env, &s, &mut d);
+    check_auth_requirements(&s, &mut d);
+    if d.has_errors() {
+        Err(d)
+    } else {
+        Ok(s)
+    }
+}
+
+/// The configured value, else the environment variable's; empty strings count as unset.
+fn text_or_env(v: &Value, var: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    v.as_str().map(str::to_string).or_else(|| var.and_then(env)).filter(|s| !s.is_empty())
+}
+
+/// The configured flag, else whether the environment variable is `true` or `1`.
+fn flag_or_env(v: &Value, var: &str, env: &dyn Fn(&str) -> Option<String>) -> bool {
+    v.as_bool().unwrap_or_else(|| env(var).is_some_and(|s| matches!(s.to_ascii_lowercase().as_str(), "true" | "1")))
+}
+
+/// Settings from the configuration, falling back to environment variables and then to the
+/// endpoints of the selected cloud. Nothing is checked here.
+fn settings_with_fallbacks(config: &Value, env: &dyn Fn(&str) -> Option<String>) -> Settings {
+    let text = |v: &Value, var: Option<&str>| text_or_env(v, var, env);
+    let flag = |v: &Value, var: &str| flag_or_env(v, var, env);
     let environment = text(config.attr("environment"), Some("ARM_ENVIRONMENT")).unwrap_or_else(|| "public".into());
     let (arm_default, authority_default) = default_endpoints(&environment);
-    let k = config.attr("kubernetes");
-    let s = Settings {
+    Settings {
         subscription_id: text(config.attr("subscription_id"), Some("ARM_SUBSCRIPTION_ID")),
         tenant_id: text(config.attr("tenant_id"), Some("ARM_TENANT_ID")),
         client_id: text(config.attr("client_id"), Some("ARM_CLIENT_ID")),
@@ -180,20 +201,26 @@ pub fn resolve(config: &Value, env: &dyn Fn(&str) -> Option<String>) -> Result<S
             .unwrap_or_else(|| authority_default.into()),
         ca_certificate: text(config.attr("ca_certificate"), Some("AKSID_CA_CERTIFICATE")),
         environment,
-        kubernetes: KubernetesSettings {
-            host: text(k.attr("host"), Some("KUBE_HOST")),
-            token: text(k.attr("token"), Some("KUBE_TOKEN")),
-            cluster_ca_certificate: text(k.attr("cluster_ca_certificate"), Some("KUBE_CLUSTER_CA_CERT_DATA")),
-            client_certificate: text(k.attr("client_certificate"), None),
-            client_key: text(k.attr("client_key"), None),
-            config_path: text(k.attr("config_path"), Some("KUBE_CONFIG_PATH")),
-            config_context: text(k.attr("config_context"), None),
-        },
-    };
-    if d.has_errors() {
-        return Err(d);
+        kubernetes: kubernetes_with_fallbacks(config.attr("kubernetes"), env),
     }
-    // The same checks again, for values that came from the environment.
+}
+
+fn kubernetes_with_fallbacks(k: &Value, env: &dyn Fn(&str) -> Option<String>) -> KubernetesSettings {
+    let text = |v: &Value, var: Option<&str>| text_or_env(v, var, env);
+    KubernetesSettings {
+        host: text(k.attr("host"), Some("KUBE_HOST")),
+        token: text(k.attr("token"), Some("KUBE_TOKEN")),
+        cluster_ca_certificate: text(k.attr("cluster_ca_certificate"), Some("KUBE_CLUSTER_CA_CERT_DATA")),
+        client_certificate: text(k.attr("client_certificate"), None),
+        client_key: text(k.attr("client_key"), None),
+        config_path: text(k.attr("config_path"), Some("KUBE_CONFIG_PATH")),
+        config_context: text(k.attr("config_context"), None),
+    }
+}
+
+/// The checks `validate` made on the configuration, again for values that came from the
+/// environment (reported by variable name, since there is no attribute to point at).
+fn check_environment_values(config: &Value, env: &dyn Fn(&str) -> Option<String>, s: &Settings, d: &mut Diagnostics) {
     let from_env = |attr: &str, var: &str| -> bool { config.attr(attr).is_null() && env(var).is_some() };
     for (attr, var, value) in [
         ("subscription_id", "ARM_SUBSCRIPTION_ID", &s.subscription_id),
@@ -212,6 +239,11 @@ pub fn resolve(config: &Value, env: &dyn Fn(&str) -> Option<String>) -> Result<S
             d.error(format!("Insecure or invalid {var}"), e);
         }
     }
+}
+
+/// Exactly one authentication method, with the identifiers it needs, once the configuration
+/// and the environment are combined.
+fn check_auth_requirements(s: &Settings, d: &mut Diagnostics) {
     let methods = s.auth_methods();
     if methods.len() > 1 {
         d.error(
@@ -232,11 +264,6 @@ pub fn resolve(config: &Value, env: &dyn Fn(&str) -> Option<String>) -> Result<S
             "A client secret needs client_id and tenant_id",
             "Set client_id and tenant_id (or ARM_CLIENT_ID and ARM_TENANT_ID) of the service principal.",
         );
-    }
-    if d.has_errors() {
-        Err(d)
-    } else {
-        Ok(s)
     }
 }
 

@@ -4,70 +4,39 @@
 use std::time::{Duration, Instant};
 
 use crate::azure::arm::{ArmClient, ArmError};
-use crate::azure::role_assignments::RoleAssignment;
 use crate::azure::role_definitions;
 use crate::domain::ids::ResourceId;
 use crate::domain::roles;
+use serde::{Deserialize, Serialize};
+
 use crate::framework::duration;
 use crate::framework::{Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Type, Value};
-use crate::planner::{DesiredAssignment, Finding, Known, Severity, SourcePath};
-
-/// One element of `assignments`.
-pub fn assignment_type() -> Type {
-    Type::object([
-        ("key", Type::String),
-        ("name", Type::String),
-        ("id", Type::String),
-        ("scope", Type::String),
-        ("role_definition_id", Type::String),
-        ("role_name", Type::String),
-        ("principal_id", Type::String),
-        ("principal_type", Type::String),
-        ("identity", Type::String),
-        ("reason", Type::String),
-        ("origin", Type::String),
-    ])
-}
+use crate::known::Known;
+use crate::planner::{Finding, Severity, SourcePath};
 
 pub const PRINCIPAL_TYPE: &str = "ServicePrincipal";
 
-/// How a grant came to be managed, recorded per assignment (`origin`). It decides destroy:
-/// created and imported grants are deleted; adopted ones (equivalents that existed before,
-/// e.g. from `az aks update --attach-acr`) are left in place unless `delete_adopted_on_destroy`.
-pub const ORIGIN_CREATED: &str = "created";
-pub const ORIGIN_ADOPTED: &str = "adopted";
-pub const ORIGIN_IMPORTED: &str = "imported";
+/// A Terraform attribute in a typed model: null (`None`), unknown, or known.
+pub type Attr<T> = Option<Known<T>>;
 
-/// The planned element for a desired assignment; `existing` is the assignment adopted in
-/// its place (an equivalent one under another name), if any.
-pub fn assignment_value(d: &DesiredAssignment, existing: Option<&RoleAssignment>) -> Value {
-    let origin = if existing.is_some() { ORIGIN_ADOPTED } else { ORIGIN_CREATED };
-    assignment_value_with_origin(d, existing, origin)
+/// The `allow_broad_scope` block.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BroadScope {
+    pub justification: Attr<String>,
 }
 
-pub fn assignment_value_with_origin(d: &DesiredAssignment, existing: Option<&RoleAssignment>, origin: &str) -> Value {
-    let known = |k: Known<String>| match k {
-        Known::Known(s) => Value::String(s),
-        Known::Unknown => Value::Unknown,
-    };
-    let (name, id) = match existing {
-        Some(a) => (Value::string(&a.name), Value::string(&a.id)),
-        None => (known(d.name().map(|u| u.to_string())), known(d.id())),
-    };
-    Value::object([
-        ("key", Value::string(&d.key)),
-        ("name", name),
-        ("id", id),
-        ("scope", Value::string(&d.scope)),
-        ("role_definition_id", Value::string(d.role_definition_id())),
-        ("role_name", Value::string(&d.role.name)),
-        ("principal_id", known(d.principal_id.clone())),
-        ("principal_type", Value::string(PRINCIPAL_TYPE)),
-        ("identity", Value::string(d.identity.as_str())),
-        ("reason", Value::string(&d.reason)),
-        // Whether an equivalent exists (adoption) is only known once the principal is.
-        ("origin", if d.principal_id.is_known() { Value::string(origin) } else { Value::Unknown }),
-    ])
+/// The `timeouts` block.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeouts {
+    pub create: Attr<String>,
+    pub delete: Attr<String>,
+}
+
+/// The timeout for `which` ("create" or "delete"); the default when not given or invalid
+/// (validation has reported an invalid one already).
+pub fn timeout_of(t: &Option<Timeouts>, which: &str) -> Duration {
+    let given = t.as_ref().and_then(|t| if which == "delete" { &t.delete } else { &t.create }.as_ref());
+    given.and_then(Known::known).and_then(|s| duration::parse(s).ok()).unwrap_or(DEFAULT_TIMEOUT)
 }
 
 pub fn timeouts_block() -> NestedBlock {
@@ -81,11 +50,6 @@ pub fn timeouts_block() -> NestedBlock {
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// The timeout `which` ("create"/"delete") from a `timeouts` block value.
-pub fn timeout(timeouts: &Value, which: &str) -> Duration {
-    timeouts.attr(which).as_str().and_then(|s| duration::parse(s).ok()).unwrap_or(DEFAULT_TIMEOUT)
-}
 
 pub fn validate_timeouts(config: &Value, d: &mut Diagnostics) {
     for which in ["create", "delete"] {
@@ -139,42 +103,7 @@ pub async fn resolve_role(
     }
 }
 
-/// Strings of a list or set; `None` when the value or any element is unknown.
-pub fn strings(v: &Value) -> Option<Vec<String>> {
-    match v {
-        Value::Null => Some(Vec::new()),
-        Value::Unknown => None,
-        other => other.as_elements()?.iter().map(|e| e.as_str().map(str::to_string)).collect(),
-    }
-}
-
-/// The comparison key of an ARM id: equal keys name the same Azure object.
-pub fn id_key(id: &str) -> String {
-    match ResourceId::parse(id) {
-        Ok(x) => x.key().to_string(),
-        Err(_) => id.trim_end_matches('/').to_ascii_lowercase(),
-    }
-}
-
-/// Two ids are the same Azure object (case-insensitive on ARM's terms).
-pub fn same_id(a: &str, b: &str) -> bool {
-    id_key(a) == id_key(b)
-}
-
-/// Two lists of ids name the same objects, in any order and casing (linear in their length:
-/// matrices of a thousand grants are compared on every plan).
-pub fn same_id_lists(a: &Value, b: &Value) -> bool {
-    match (strings(a), strings(b)) {
-        (Some(x), Some(y)) if x.len() == y.len() => {
-            let mut kx: Vec<String> = x.iter().map(|i| id_key(i)).collect();
-            let mut ky: Vec<String> = y.iter().map(|i| id_key(i)).collect();
-            kx.sort_unstable();
-            ky.sort_unstable();
-            kx == ky
-        }
-        _ => false,
-    }
-}
+pub use crate::domain::ids::{id_key, same_id};
 
 /// Where a planner finding points, as a Terraform attribute path.
 pub fn finding_path(s: &SourcePath) -> AttributePath {
@@ -392,21 +321,6 @@ mod tests {
         assert!(all[0].detail.len() < 16_000, "detail stays small: {}", all[0].detail.len());
         assert_eq!(all[1].summary, "Principal not found in Entra ID");
         assert!(all[2].detail.contains("(timeout)"));
-    }
-
-    #[test]
-    fn id_lists_compare_as_sets_ignoring_case() {
-        let a = Value::list_of_strings([
-            "/subscriptions/s/resourceGroups/RG/providers/Microsoft.Network/dnszones/z",
-            "/subscriptions/s/resourceGroups/b",
-        ]);
-        let b = Value::list_of_strings([
-            "/subscriptions/s/resourcegroups/b/",
-            "/subscriptions/s/resourcegroups/RG/providers/microsoft.network/dnsZones/z",
-        ]);
-        assert!(same_id_lists(&a, &b));
-        assert!(!same_id_lists(&a, &Value::list_of_strings(["/subscriptions/s/resourceGroups/b"])));
-        assert!(!same_id_lists(&a, &Value::Unknown));
     }
 
     /// How `arm_diag` reports these errors: configuration failures

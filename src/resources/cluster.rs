@@ -5,11 +5,36 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::assignments::arm_diag;
+use serde::{Deserialize, Serialize};
+
+use super::assignments::{arm_diag, Attr};
 use crate::azure::cluster::{self, ClusterIdentities};
 use crate::clients::ProviderState;
 use crate::domain::ids::ResourceId;
+use crate::framework::model::{decode, encode_as};
 use crate::framework::{Attribute, AttributePath, Block, DataSource, Diagnostics, Schema, Type, Value};
+use crate::known::Known;
+
+/// The typed model of the data source.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct ClusterData {
+    cluster_id: Attr<String>,
+    control_plane_principal_id: Option<String>,
+    control_plane_identity_type: Option<String>,
+    kubelet_identity: Option<Kubelet>,
+    node_resource_group_id: Option<String>,
+    oidc_issuer_url: Option<String>,
+    workload_identity_enabled: Option<bool>,
+    subnet_ids: Option<Vec<String>>,
+    location: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Kubelet {
+    object_id: String,
+    client_id: String,
+    resource_id: String,
+}
 
 /// How long one read may take, retries included.
 const READ_TIMEOUT: Duration = Duration::from_secs(300);
@@ -63,9 +88,13 @@ impl DataSource for ClusterDataSource {
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
+        let m: ClusterData = match decode(config) {
+            Ok(m) => m,
+            Err(d) => return d,
+        };
         let mut d = Diagnostics::new();
-        if let Some(id) = config.attr("cluster_id").as_str() {
-            if let Err(e) = subscription_of(id) {
+        if let Some(Known::Known(id)) = &m.cluster_id {
+            if let Err(e) = checked_cluster_subscription(id) {
                 d.error_at(AttributePath::attr("cluster_id"), "Invalid cluster_id", e);
             }
         }
@@ -74,15 +103,16 @@ impl DataSource for ClusterDataSource {
 
     async fn read(&self, config: &Value) -> Result<Value, Diagnostics> {
         let path = AttributePath::attr("cluster_id");
-        let id = config.attr("cluster_id").as_str().unwrap_or_default().to_string();
-        let sub = subscription_of(&id).map_err(|e| diag(&path, "Invalid cluster_id", e))?;
+        let m: ClusterData = decode(config)?;
+        let id = m.cluster_id.and_then(Known::into_option).unwrap_or_default();
+        let sub = checked_cluster_subscription(&id).map_err(|e| diag(&path, "Invalid cluster_id", e))?;
         let clients = self.state.clients()?;
         let resp = clients.arm.get(&id, cluster::API_VERSION, Instant::now() + READ_TIMEOUT).await.map_err(|e| {
             let summary = if e.status() == Some(404) { "AKS cluster not found" } else { "Cannot read the AKS cluster" };
             arm_diag(&e, Some(path.clone()), summary)
         })?;
         let c = cluster::parse(&resp.body, &sub).map_err(|e| diag(&path, "Unexpected AKS cluster", e))?;
-        Ok(to_value(&id, &c))
+        encode_as(&to_model(&id, &c), &self.schema().block.value_type())
     }
 }
 
@@ -93,36 +123,33 @@ fn diag(path: &AttributePath, summary: &str, detail: impl Into<String>) -> Diagn
 }
 
 /// The subscription of a managed-cluster id, checking the id's shape.
-fn subscription_of(id: &str) -> Result<String, String> {
+fn checked_cluster_subscription(id: &str) -> Result<String, String> {
     let expected = "expected /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ContainerService/managedClusters/<name>";
     let parsed = ResourceId::parse(id).map_err(|e| e.to_string())?;
     let is_cluster =
         parsed.resource_type().is_some_and(|t| t.eq_ignore_ascii_case("Microsoft.ContainerService/managedClusters"));
-    match (is_cluster, parsed.subscription_id()) {
-        (true, Some(sub)) => Ok(sub.to_string()),
+    match (is_cluster, crate::domain::ids::subscription_of(id)) {
+        (true, Some(_)) => Ok(parsed.subscription_id().unwrap_or_default().to_string()),
         _ => Err(format!("{expected}, got {id:?}")),
     }
 }
 
-fn to_value(id: &str, c: &ClusterIdentities) -> Value {
-    Value::object([
-        ("cluster_id", Value::string(id)),
-        ("control_plane_principal_id", Value::string(&c.control_plane_principal_id)),
-        ("control_plane_identity_type", Value::string(&c.control_plane_identity_type)),
-        (
-            "kubelet_identity",
-            Value::object([
-                ("object_id", Value::string(&c.kubelet.object_id)),
-                ("client_id", Value::string(&c.kubelet.client_id)),
-                ("resource_id", Value::string(&c.kubelet.resource_id)),
-            ]),
-        ),
-        ("node_resource_group_id", Value::string(&c.node_resource_group_id)),
-        ("oidc_issuer_url", Value::from_opt_string(c.oidc_issuer_url.clone())),
-        ("workload_identity_enabled", Value::Bool(c.workload_identity_enabled)),
-        ("subnet_ids", Value::list_of_strings(c.subnet_ids.iter().cloned())),
-        ("location", Value::string(&c.location)),
-    ])
+fn to_model(id: &str, c: &ClusterIdentities) -> ClusterData {
+    ClusterData {
+        cluster_id: Some(Known::Known(id.to_string())),
+        control_plane_principal_id: Some(c.control_plane_principal_id.clone()),
+        control_plane_identity_type: Some(c.control_plane_identity_type.clone()),
+        kubelet_identity: Some(Kubelet {
+            object_id: c.kubelet.object_id.clone(),
+            client_id: c.kubelet.client_id.clone(),
+            resource_id: c.kubelet.resource_id.clone(),
+        }),
+        node_resource_group_id: Some(c.node_resource_group_id.clone()),
+        oidc_issuer_url: c.oidc_issuer_url.clone(),
+        workload_identity_enabled: Some(c.workload_identity_enabled),
+        subnet_ids: Some(c.subnet_ids.clone()),
+        location: Some(c.location.clone()),
+    }
 }
 
 #[cfg(test)]
@@ -130,10 +157,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn model_and_schema_agree() {
+        let ds = ClusterDataSource::new(Arc::default());
+        crate::framework::model::assert_model_matches_schema::<ClusterData>(&ds.schema().block);
+    }
+
+    #[test]
     fn cluster_id_shape() {
         let ok = "/subscriptions/s/resourcegroups/rg/providers/microsoft.containerservice/managedClusters/aks";
-        assert_eq!(subscription_of(ok).unwrap(), "s");
-        assert!(subscription_of("/subscriptions/s/resourceGroups/rg").is_err());
-        assert!(subscription_of("aks").is_err());
+        assert_eq!(checked_cluster_subscription(ok).unwrap(), "s");
+        assert!(checked_cluster_subscription("/subscriptions/s/resourceGroups/rg").is_err());
+        assert!(checked_cluster_subscription("aks").is_err());
     }
 }

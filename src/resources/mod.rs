@@ -4,6 +4,7 @@
 pub mod assignments;
 pub mod cluster;
 pub mod cluster_identity_roles;
+pub mod grants;
 pub mod ownership;
 pub mod role_assignment;
 pub mod role_definition;

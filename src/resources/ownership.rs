@@ -12,11 +12,12 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::assignments::{group_failures, ORIGIN_ADOPTED};
+use super::assignments::group_failures;
 use crate::azure::arm::ArmClient;
 use crate::azure::role_assignments::RoleAssignment;
 use crate::executor::{self, DeleteOp, Deleted};
-use crate::framework::{Diagnostic, Diagnostics, Value};
+use crate::framework::{Diagnostic, Diagnostics};
+use crate::planner::Origin;
 
 /// Private state: the marker last written or seen per assignment, by lowercased id.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,23 +57,14 @@ impl Markers {
 
 /// One recorded grant that is no longer wanted (shrink) or whose object is destroyed.
 pub struct Unwanted {
-    /// The state element (kept in state if the delete fails).
-    pub elem: Value,
     pub key: String,
     pub id: String,
-    pub origin: String,
-}
-
-impl Unwanted {
-    pub fn from_elem(elem: Value) -> Unwanted {
-        let s = |k: &str| elem.attr(k).as_str().unwrap_or_default().to_string();
-        Unwanted { key: s("key"), id: s("id"), origin: s("origin"), elem }
-    }
+    pub origin: Origin,
 }
 
 /// Remove unwanted grants by the ownership rule. `listed` holds what exists now, by lowercased
 /// id, when the caller has listed it (ids missing from it are fetched one by one). Returns the
-/// elements that must stay in state (failed deletes) and the diagnostics: one warning for the
+/// keys of the grants that must stay in state (failed deletes) and the diagnostics: one warning for the
 /// adopted grants left in place, one for grants another object holds, grouped errors.
 pub async fn remove_unwanted(
     arm: &ArmClient,
@@ -82,10 +74,10 @@ pub async fn remove_unwanted(
     listed: Option<&BTreeMap<String, RoleAssignment>>,
     parallelism: usize,
     deadline: Instant,
-) -> (Vec<Value>, Diagnostics) {
+) -> (Vec<String>, Diagnostics) {
     let mut diags = Diagnostics::new();
     let (released, to_delete): (Vec<Unwanted>, Vec<Unwanted>) =
-        unwanted.into_iter().partition(|u| u.origin == ORIGIN_ADOPTED && !delete_adopted);
+        unwanted.into_iter().partition(|u| u.origin == Origin::Adopted && !delete_adopted);
     if !released.is_empty() {
         diags.push(Diagnostic::warning(
             format!("Left {} adopted role assignment(s) in place", released.len()),
@@ -114,7 +106,7 @@ pub async fn remove_unwanted(
             Ok(Deleted::HeldByAnother(_)) => held.push(u.key),
             Err(e) => {
                 failures.push((u.key.clone(), e));
-                kept.push(u.elem);
+                kept.push(u.key);
             }
         }
     }

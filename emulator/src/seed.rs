@@ -139,9 +139,12 @@ pub struct SeedCluster {
     pub private_dns_zone: Option<String>,
     #[serde(default)]
     pub agent_pools: Vec<SeedAgentPool>,
-    /// Bearer token accepted by the Kubernetes API at `/k8s`.
+    /// Bearer token accepted by the cluster's Kubernetes API (`/k8s/{key}`, and `/k8s`).
     #[serde(default)]
     pub kubernetes_token: Option<String>,
+    /// Whether the aad-pod-identity CRDs are installed (default true).
+    #[serde(default)]
+    pub aad_pod_identity_crds: Option<bool>,
     /// Extra `properties` merged (shallowly) into the GET body.
     #[serde(default)]
     pub properties: Map<String, Value>,

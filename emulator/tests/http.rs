@@ -790,7 +790,8 @@ async fn kubernetes_subset() {
     let v: Value = get("/version").send().await.unwrap().json().await.unwrap();
     assert_eq!(v["gitVersion"], "v1.31.2");
     let v: Value = get("/apis").send().await.unwrap().json().await.unwrap();
-    assert_eq!(v["groups"][0]["name"], "aadpodidentity.k8s.io");
+    let groups: Vec<&str> = v["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+    assert_eq!(groups, ["apiextensions.k8s.io", "aadpodidentity.k8s.io"]);
     let v: Value = get("/apis/aadpodidentity.k8s.io/v1").send().await.unwrap().json().await.unwrap();
     assert_eq!(v["resources"].as_array().unwrap().len(), 2);
 

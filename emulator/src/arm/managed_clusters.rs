@@ -40,7 +40,7 @@ fn short_hash(text: &str) -> String {
 /// The 2025-01-01 `ManagedCluster` body.
 pub fn cluster_body(c: &Cluster) -> Value {
     let hash = short_hash(&c.id);
-    let props = cluster_properties(c, &hash);
+    let props = cluster_properties(c);
     let mut body = json!({
         "id": c.id,
         "location": c.location,
@@ -59,7 +59,7 @@ pub fn cluster_body(c: &Cluster) -> Value {
 
 /// The cluster's `properties`: what the AKS RP reports for a running cluster, then the
 /// seed's own `properties`, which override.
-fn cluster_properties(c: &Cluster, hash: &str) -> Map<String, Value> {
+fn cluster_properties(c: &Cluster) -> Map<String, Value> {
     let mut props = Map::new();
     let mut set = |k: &str, v: Value| {
         props.insert(k.to_string(), v);
@@ -70,8 +70,9 @@ fn cluster_properties(c: &Cluster, hash: &str) -> Map<String, Value> {
     set("kubernetesVersion", json!(c.kubernetes_version));
     set("currentKubernetesVersion", json!(c.kubernetes_version));
     set("dnsPrefix", json!(c.dns_prefix));
-    set("fqdn", json!(format!("{}-{hash}.hcp.{}.azmk8s.io", c.dns_prefix, c.location)));
-    set("azurePortalFQDN", json!(format!("{}-{hash}.portal.hcp.{}.azmk8s.io", c.dns_prefix, c.location)));
+    // `{dns_prefix}-{hash}`, also the key of the cluster's Kubernetes API path.
+    set("fqdn", json!(format!("{}.hcp.{}.azmk8s.io", c.fqdn_label(), c.location)));
+    set("azurePortalFQDN", json!(format!("{}.portal.hcp.{}.azmk8s.io", c.fqdn_label(), c.location)));
     // A pool in a subnet of the user's VNet means Azure CNI; otherwise kubenet.
     let byo_network = c.agent_pools.iter().any(|p| p.vnet_subnet_id.is_some());
     let pools: Vec<Value> = c.agent_pools.iter().map(|p| agent_pool_profile(c, p, byo_network)).collect();
@@ -293,7 +294,8 @@ fn credentials(app: &App, ctx: &Ctx, segs: &[&str]) -> Result<Response, ArmError
             format!("Cluster '{}' has no kubernetes_token in the emulator seed.", c.name),
         ));
     }
-    let server = format!("{}/k8s", app.base_url);
+    // The path names the cluster, so each cluster has its own object store.
+    let server = format!("{}/k8s/{}", app.base_url, c.kube_key());
     let (name, user) = if admin {
         ("clusterAdmin", format!("clusterAdmin_{}_{}", c.resource_group, c.name))
     } else {

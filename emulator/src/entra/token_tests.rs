@@ -134,3 +134,41 @@ fn assertions() {
         check(&s, TENANT, &[("client_assertion", &good), ("client_assertion_type", "x")], &uami_client).unwrap_err();
     assert_eq!(e.aadsts, 900144);
 }
+
+/// Exchange a client assertion for a token as `client`.
+fn exchange(s: &Store, assertion: &str, client: &str) -> Result<String, crate::errors::AadError> {
+    check(s, TENANT, &[("client_assertion", assertion), ("client_assertion_type", ASSERTION_TYPE)], client)
+}
+
+/// Entra matches a federated credential's issuer and subject exactly: a trailing
+/// slash, a case difference or surrounding blanks is another issuer.
+#[test]
+fn federated_issuer_and_subject_match_byte_for_byte() {
+    let mut s = store();
+    let future = t0().unix_timestamp() + 600;
+    let aud = "api://AzureADTokenExchange";
+    let sa = "system:serviceaccount:ns:sa";
+    let uami_client = s.state.identities[0].client_id.clone();
+    assert!(exchange(&s, &assertion("https://issuer.example/", sa, aud, future), &uami_client).is_ok());
+    for (iss, sub) in [
+        ("https://issuer.example", sa),
+        ("https://issuer.example//", sa),
+        ("https://ISSUER.example/", sa),
+        ("HTTPS://issuer.example/", sa),
+        (" https://issuer.example/", sa),
+        ("https://issuer.example/", "system:serviceaccount:NS:sa"),
+    ] {
+        let e = exchange(&s, &assertion(iss, sub, aud, future), &uami_client).unwrap_err();
+        assert_eq!((e.error.as_str(), e.aadsts), ("invalid_client", 70021), "{iss:?} {sub:?}");
+    }
+    // The same for a service principal's federated credentials.
+    let gh = "https://token.actions.githubusercontent.com";
+    let subject = "repo:org/infra:environment:prod";
+    let admin = s.state.principals.iter_mut().find(|p| p.object_id == ADMIN).unwrap();
+    admin.federated.push(crate::store::FederatedSubject { issuer: gh.into(), subject: subject.into() });
+    assert!(exchange(&s, &assertion(gh, subject, aud, future), ADMIN_APP).is_ok());
+    let e = exchange(&s, &assertion(&format!("{gh}/"), subject, aud, future), ADMIN_APP).unwrap_err();
+    assert_eq!(e.aadsts, 70021);
+    let e = exchange(&s, &assertion(gh, &subject.to_uppercase(), aud, future), ADMIN_APP).unwrap_err();
+    assert_eq!(e.aadsts, 70021);
+}

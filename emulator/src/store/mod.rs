@@ -11,6 +11,7 @@ pub mod k8s;
 pub mod rbac;
 mod seed_load;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -25,8 +26,8 @@ pub use crate::settings::Settings;
 pub use builtin::builtin_roles;
 pub use k8s::K8sState;
 
-/// Version of the persisted state format.
-pub const STATE_FORMAT: u32 = 1;
+/// Version of the persisted state format (2: one Kubernetes store per cluster).
+pub const STATE_FORMAT: u32 = 2;
 
 /// Namespace for the deterministic (UUIDv5) ids the emulator derives.
 pub const ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5d1c_6a4e_2b1f_4c7e_9a53_0e6f_a1d2_c0de);
@@ -142,8 +143,29 @@ pub struct Cluster {
     pub private_dns_zone: Option<String>,
     pub agent_pools: Vec<AgentPool>,
     pub kubernetes_token: Option<String>,
+    /// Whether the aad-pod-identity CRDs are installed in the cluster's Kubernetes API.
+    #[serde(default = "yes")]
+    pub aad_pod_identity_crds: bool,
     #[serde(default)]
     pub properties: Map<String, Value>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Cluster {
+    /// The first label of the API server FQDN: `{dns_prefix}-{hash}`.
+    pub fn fqdn_label(&self) -> String {
+        let hash = derived_guid(&self.id).replace('-', "");
+        format!("{}-{}", self.dns_prefix, &hash[..8])
+    }
+
+    /// The key of the cluster's Kubernetes store and its API path, `/k8s/{key}`
+    /// (the FQDN label in lower case).
+    pub fn kube_key(&self) -> String {
+        self.fqdn_label().to_ascii_lowercase()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -315,8 +337,10 @@ pub struct State {
     pub custom_roles: Vec<RoleDefinition>,
     pub role_assignments: Vec<RoleAssignment>,
     pub settings: Settings,
+    /// Kubernetes objects, one store per cluster that has a `kubernetes_token`,
+    /// by [`Cluster::kube_key`].
     #[serde(default)]
-    pub k8s: K8sState,
+    pub k8s: BTreeMap<String, K8sState>,
 }
 
 /// The store: state plus the seed it was built from (for `POST /_admin/reset`).
@@ -410,9 +434,23 @@ impl Store {
         self.principal(oid).filter(|p| p.available_at <= now)
     }
 
-    /// All Kubernetes bearer tokens accepted at `/k8s`.
-    pub fn kubernetes_tokens(&self) -> Vec<String> {
-        self.state.clusters.iter().filter_map(|c| c.kubernetes_token.clone()).collect()
+    /// The cluster whose Kubernetes API is at `/k8s/{key}`.
+    pub fn cluster_by_kube_key(&self, key: &str) -> Option<&Cluster> {
+        self.state.clusters.iter().find(|c| c.kubernetes_token.is_some() && c.kube_key() == key)
+    }
+
+    /// The clusters with a Kubernetes API (a `kubernetes_token`).
+    pub fn kube_clusters(&self) -> impl Iterator<Item = &Cluster> {
+        self.state.clusters.iter().filter(|c| c.kubernetes_token.is_some())
+    }
+
+    /// A cluster's Kubernetes objects.
+    pub fn k8s(&self, key: &str) -> Option<&K8sState> {
+        self.state.k8s.get(key)
+    }
+
+    pub fn k8s_mut(&mut self, key: &str) -> Option<&mut K8sState> {
+        self.state.k8s.get_mut(key)
     }
 
     /// Which tenant a scope belongs to (`None` for unknown subscriptions).

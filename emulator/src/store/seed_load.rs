@@ -9,8 +9,26 @@ use crate::ids::{self, Scope};
 use crate::seed::*;
 use crate::util::is_guid;
 
+/// One Kubernetes store per cluster with a token. The token and the store key (the
+/// API path) must each pick a single cluster.
+fn add_kubernetes_stores(st: &mut State, now: OffsetDateTime) -> Result<(), String> {
+    for c in st.clusters.iter().filter(|c| c.kubernetes_token.is_some()) {
+        let key = c.kube_key();
+        if st.k8s.contains_key(&key) {
+            return Err(format!("cluster {}: another cluster has the Kubernetes API path /k8s/{key}", c.id));
+        }
+        let same_token =
+            st.clusters.iter().filter(|o| o.kubernetes_token.is_some() && o.kubernetes_token == c.kubernetes_token);
+        if same_token.count() > 1 {
+            return Err(format!("cluster {}: its kubernetes_token is also another cluster's", c.id));
+        }
+        st.k8s.insert(key, K8sState::new(now));
+    }
+    Ok(())
+}
+
 pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -> Result<State, String> {
-    let mut st = empty_state(seed, now, token_key);
+    let mut st = empty_state(seed, token_key);
     // Each kind only refers to kinds added before it.
     add_tenants(&mut st, seed)?;
     add_subscriptions(&mut st, seed)?;
@@ -25,6 +43,7 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
     for c in &seed.managed_clusters {
         add_cluster(&mut st, c, now)?;
     }
+    add_kubernetes_stores(&mut st, now)?;
     add_custom_roles(&mut st, seed)?;
     check_default_managed_identity(&st)?;
 
@@ -37,7 +56,7 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
     Ok(store.state)
 }
 
-fn empty_state(seed: &Seed, now: OffsetDateTime, token_key: String) -> State {
+fn empty_state(seed: &Seed, token_key: String) -> State {
     State {
         format: STATE_FORMAT,
         token_key,
@@ -52,7 +71,7 @@ fn empty_state(seed: &Seed, now: OffsetDateTime, token_key: String) -> State {
         custom_roles: Vec::new(),
         role_assignments: Vec::new(),
         settings: seed.settings.clone(),
-        k8s: K8sState::new(now),
+        k8s: BTreeMap::new(),
     }
 }
 
@@ -618,6 +637,7 @@ fn add_cluster(st: &mut State, c: &SeedCluster, now: OffsetDateTime) -> Result<(
         private_dns_zone: c.private_dns_zone.clone(),
         agent_pools: pools,
         kubernetes_token: c.kubernetes_token.clone(),
+        aad_pod_identity_crds: c.aad_pod_identity_crds.unwrap_or(true),
         properties: c.properties.clone(),
     });
     Ok(())

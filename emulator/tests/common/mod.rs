@@ -104,3 +104,5 @@ impl Emu {
         self.call(method, &format!("/_admin{path}"), None, body).await
     }
 }
+
+pub mod kube;

@@ -99,6 +99,11 @@ pub const NAMESPACE: Schema = Schema::Object(&[
     ("status", Schema::Object(&[("phase", Schema::String)])),
 ]);
 
+/// `metadata` as server-side apply sees it: `labels` and `annotations` are maps whose
+/// keys are owned one by one; every other field is owned as a whole. (Validation keeps
+/// treating `metadata` as [`Schema::AnyObject`]; this is only walked by `walk`.)
+pub const OBJECT_META: Schema = Schema::Object(&[("annotations", Schema::StringMap), ("labels", Schema::StringMap)]);
+
 /// One validation failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
@@ -200,6 +205,28 @@ pub fn validate(schema: &Schema, v: &mut Value, path: &str, errors: &mut Vec<Fie
     }
 }
 
+/// Paths of the fields [`validate`] would prune (unknown to the schema), e.g.
+/// `spec.foo`, for `fieldValidation=Strict|Warn`.
+pub fn unknown_fields(schema: &Schema, v: &Value, path: &str, out: &mut Vec<String>) {
+    let child = |name: &str| if path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
+    match (schema, v) {
+        (Schema::Object(props), Value::Object(map)) => {
+            for (k, val) in map {
+                match props.iter().find(|(p, _)| p == k) {
+                    Some((_, sub)) => unknown_fields(sub, val, &child(k), out),
+                    None => out.push(child(k)),
+                }
+            }
+        }
+        (Schema::Array { items, .. }, Value::Array(arr)) => {
+            for (i, item) in arr.iter().enumerate() {
+                unknown_fields(items, item, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Validate `metadata.labels` / `metadata.annotations` (maps of strings).
 pub fn validate_metadata_maps(meta: &Map<String, Value>, errors: &mut Vec<FieldError>) {
     for key in ["labels", "annotations"] {
@@ -235,6 +262,16 @@ mod tests {
             "spec.type: Invalid value: \"string\": spec.type in body must be of type integer: \"zero\""
         );
         assert!(v["spec"].get("bogus").is_none());
+    }
+
+    #[test]
+    fn unknown_fields_are_listed_with_their_paths() {
+        let v = json!({"kind": "AzureIdentity", "extra": 1, "metadata": {"name": "x", "free": 1},
+            "spec": {"type": 0, "bogus": {"a": 1}, "clientPassword": {"name": "n", "key": "k"}}});
+        let mut out = Vec::new();
+        unknown_fields(&AZURE_IDENTITY, &v, "", &mut out);
+        out.sort();
+        assert_eq!(out, ["extra", "spec.bogus", "spec.clientPassword.key"]);
     }
 
     #[test]

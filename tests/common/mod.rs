@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod emulator;
+pub mod faults;
 pub mod matrix;
 
 use std::path::{Path, PathBuf};

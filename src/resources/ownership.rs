@@ -16,7 +16,7 @@ use super::assignments::group_failures;
 use crate::azure::arm::ArmClient;
 use crate::azure::role_assignments::RoleAssignment;
 use crate::executor::{self, DeleteOp, Deleted};
-use crate::framework::{Diagnostic, Diagnostics};
+use crate::framework::{ApplyRequest, ApplyResponse, Diagnostic, Diagnostics, ReadRequest, ReadResponse, Value};
 use crate::planner::Origin;
 
 /// Private state: the marker last written or seen per assignment, by lowercased id.
@@ -122,6 +122,27 @@ pub async fn remove_unwanted(
     }
     diags.extend(group_failures("delete", failures));
     (kept, diags)
+}
+
+/// The response to ApplyResourceChange: the new state with the updated markers, or on an
+/// error before anything was written, the prior state and private state unchanged.
+pub fn apply_response(
+    result: Result<(Value, Diagnostics), Diagnostics>,
+    markers: &Markers,
+    req: ApplyRequest,
+) -> ApplyResponse {
+    match result {
+        Ok((new_state, diagnostics)) => ApplyResponse { new_state, private: markers.to_private(), diagnostics },
+        Err(d) => ApplyResponse { new_state: req.prior_state, private: req.planned_private, diagnostics: d },
+    }
+}
+
+/// The response to ReadResource: the refreshed state, or on an error the current one unchanged.
+pub fn read_response(result: Result<Value, Diagnostics>, req: ReadRequest) -> ReadResponse {
+    match result {
+        Ok(new_state) => ReadResponse { new_state, private: req.private, diagnostics: Diagnostics::new() },
+        Err(d) => ReadResponse { new_state: req.current_state, private: req.private, diagnostics: d },
+    }
 }
 
 /// At most this many keys are named in a summary line of a diagnostic detail.

@@ -26,7 +26,7 @@ use crate::known::Known;
 use crate::planner::{self, classify::classify, engine, DesiredAssignment, Origin, Step};
 use crate::resources::assignments as common;
 use crate::resources::grants::Grant;
-use crate::resources::ownership::Markers;
+use crate::resources::ownership::{apply_response, read_response, Markers};
 
 const DEFAULT_PARALLEL_WRITES: usize = 4;
 
@@ -149,21 +149,15 @@ impl Resource for ClusterIdentityRoles {
         } else {
             apply(&clients, &req, &mut markers).await
         };
-        match result {
-            Ok((new_state, diagnostics)) => ApplyResponse { new_state, private: markers.to_private(), diagnostics },
-            Err(d) => ApplyResponse { new_state: req.prior_state, private: req.planned_private, diagnostics: d },
-        }
+        apply_response(result, &markers, req)
     }
 
     async fn read(&self, req: ReadRequest) -> ReadResponse {
-        let clients = match self.state.clients() {
-            Ok(c) => c,
-            Err(d) => return ReadResponse { new_state: req.current_state, private: req.private, diagnostics: d },
+        let result = match self.state.clients() {
+            Ok(c) => read(&c, &req.current_state).await,
+            Err(d) => Err(d),
         };
-        match read(&clients, &req.current_state).await {
-            Ok(new_state) => ReadResponse { new_state, private: req.private, diagnostics: Diagnostics::new() },
-            Err(d) => ReadResponse { new_state: req.current_state, private: req.private, diagnostics: d },
-        }
+        read_response(result, req)
     }
 
     async fn import(&self, id: &str) -> Result<Vec<ImportedResource>, Diagnostics> {

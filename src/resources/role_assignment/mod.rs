@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::assignments::{self as common, same_id, Attr, BroadScope, Timeouts};
-use super::ownership::{remove_unwanted, Markers, Unwanted};
+use super::ownership::{apply_response, read_response, remove_unwanted, Markers, Unwanted};
 use crate::azure::role_assignments as ra;
 use crate::clients::{Clients, ProviderState};
 use crate::domain::{names, ownership, roles};
@@ -163,10 +163,7 @@ impl Resource for RoleAssignmentResource {
         } else {
             apply(&clients, &req, &mut markers).await
         };
-        match result {
-            Ok((new_state, diagnostics)) => ApplyResponse { new_state, private: markers.to_private(), diagnostics },
-            Err(d) => ApplyResponse { new_state: req.prior_state, private: req.planned_private, diagnostics: d },
-        }
+        apply_response(result, &markers, req)
     }
 
     async fn read(&self, req: ReadRequest) -> ReadResponse {
@@ -174,10 +171,7 @@ impl Resource for RoleAssignmentResource {
             Ok(c) => read(&c, &req.current_state).await,
             Err(d) => Err(d),
         };
-        match result {
-            Ok(new_state) => ReadResponse { new_state, private: req.private, diagnostics: Diagnostics::new() },
-            Err(d) => ReadResponse { new_state: req.current_state, private: req.private, diagnostics: d },
-        }
+        read_response(result, req)
     }
 
     async fn import(&self, id: &str) -> Result<Vec<ImportedResource>, Diagnostics> {

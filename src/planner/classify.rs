@@ -49,6 +49,8 @@ pub fn classify(actual: &[ActualAssignment], control_plane: &str, kubelet: &str,
         let matched = match identity {
             IdentityKind::ControlPlane => control_plane_input(&mut c, &role, &a.scope),
             IdentityKind::Kubelet => kubelet_input(&mut c, &mut on_node_rg, a, &role, node_rg),
+            // identity_of names only the cluster's two identities.
+            IdentityKind::App => false,
         };
         if !matched {
             c.extra.push(extra(identity, a));

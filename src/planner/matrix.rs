@@ -31,7 +31,7 @@ use super::{is_guid, DesiredAssignment, IdentityKind, Known, RoleRef, SourcePath
 
 const NETWORK_CONTRIBUTOR: &str = "4d97b98b-1d4f-4787-a291-c67834d212e7";
 const PRIVATE_DNS_ZONE_CONTRIBUTOR: &str = "b12aa53e-6015-4669-85d0-8515ebb3ae7f";
-const MANAGED_IDENTITY_OPERATOR: &str = "f1a07417-d97a-45cb-824c-7a7467783830";
+pub(super) const MANAGED_IDENTITY_OPERATOR: &str = "f1a07417-d97a-45cb-824c-7a7467783830";
 const ACR_PULL: &str = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
 const DNS_ZONE_CONTRIBUTOR: &str = "befefa01-2a29-4197-83a8-272ff33ce314";
 const VIRTUAL_MACHINE_CONTRIBUTOR: &str = "9980e02c-c2be-4d73-94e8-173b1dc7cf3c";
@@ -45,7 +45,7 @@ const PRIVATE_DNS_ZONE: ScopeRequirement =
 const DNS_ZONE: ScopeRequirement = ScopeRequirement { resource_type: "Microsoft.Network/dnsZones", noun: "DNS zone" };
 const REGISTRY: ScopeRequirement =
     ScopeRequirement { resource_type: "Microsoft.ContainerRegistry/registries", noun: "container registry" };
-const USER_ASSIGNED_IDENTITY: ScopeRequirement = ScopeRequirement {
+pub(super) const USER_ASSIGNED_IDENTITY: ScopeRequirement = ScopeRequirement {
     resource_type: "Microsoft.ManagedIdentity/userAssignedIdentities",
     noun: "user-assigned identity",
 };
@@ -162,8 +162,12 @@ struct Grant {
     requirement: Option<ScopeRequirement>,
 }
 
-struct Builder<'a> {
-    intent: &'a ClusterIntent,
+/// Collects grants and findings; shared by the cluster matrix and the application expansion
+/// ([`super::app`]).
+pub(super) struct Builder {
+    /// The principal of each identity kind that can get grants.
+    principals: Vec<(IdentityKind, Known<String>)>,
+    allow_broad_scope: Option<String>,
     grants: Vec<Grant>,
     findings: Vec<Finding>,
     pending: Vec<PendingAssignment>,
@@ -173,8 +177,14 @@ struct Builder<'a> {
 /// error found (plus any warnings); succeeds with the assignments sorted by
 /// key and the policy's warnings.
 pub fn expand(intent: &ClusterIntent) -> Result<Expansion, Vec<Finding>> {
-    let mut b = Builder { intent, grants: Vec::new(), findings: Vec::new(), pending: Vec::new() };
     use IdentityKind::{ControlPlane, Kubelet};
+    let mut b = Builder::new(
+        vec![
+            (ControlPlane, intent.control_plane_principal_id.clone()),
+            (Kubelet, intent.kubelet_principal_id.clone()),
+        ],
+        intent.allow_broad_scope.clone(),
+    );
 
     let lists: [MatrixList; 5] = [
         ("subnet_ids", &intent.subnet_ids, ControlPlane, NETWORK_CONTRIBUTOR, SUBNET, SUBNET_REASON),
@@ -213,7 +223,7 @@ pub fn expand(intent: &ClusterIntent) -> Result<Expansion, Vec<Finding>> {
             KUBELET_IDENTITY_REASON,
         );
     }
-    b.node_resource_group();
+    b.node_resource_group(intent);
     if let Some(pod) = intent.aad_pod_identity.as_ref().filter(|p| p.enabled) {
         let base = SourcePath::attribute("aad_pod_identity").child("identity_resource_group_ids");
         for (i, raw) in pod.identity_resource_group_ids.iter().enumerate() {
@@ -222,18 +232,28 @@ pub fn expand(intent: &ClusterIntent) -> Result<Expansion, Vec<Finding>> {
         }
     }
     for (i, extra) in intent.extra.iter().enumerate() {
-        b.extra(i, extra);
+        let reason = format!(
+            "Requested in extra_assignment[{i}] for the {}; not part of the AKS identity role matrix.",
+            extra.identity.describe()
+        );
+        b.extra(SourcePath::element("extra_assignment", i), extra, reason);
     }
     b.check_principals();
     b.finish()
 }
 
-impl Builder<'_> {
+impl Builder {
+    pub(super) fn new(principals: Vec<(IdentityKind, Known<String>)>, allow_broad_scope: Option<String>) -> Builder {
+        Builder { principals, allow_broad_scope, grants: Vec::new(), findings: Vec::new(), pending: Vec::new() }
+    }
+
     fn principal(&self, identity: IdentityKind) -> Known<String> {
-        match identity {
-            IdentityKind::ControlPlane => self.intent.control_plane_principal_id.clone(),
-            IdentityKind::Kubelet => self.intent.kubelet_principal_id.clone(),
-        }
+        self.principals.iter().find(|(k, _)| *k == identity).map_or(Known::Unknown, |(_, p)| p.clone())
+    }
+
+    /// A grant whose scope is not known yet.
+    pub(super) fn pending(&mut self, pending: PendingAssignment) {
+        self.pending.push(pending);
     }
 
     fn parse(&mut self, raw: &str, source: &SourcePath) -> Option<ResourceId> {
@@ -277,7 +297,7 @@ impl Builder<'_> {
     }
 
     /// One matrix input: parse, type-check, then grant each role.
-    fn matrix(
+    pub(super) fn matrix(
         &mut self,
         raw: &str,
         source: SourcePath,
@@ -300,14 +320,14 @@ impl Builder<'_> {
 
     /// The node resource group: type-checked whenever known, granted on
     /// only with AAD Pod Identity.
-    fn node_resource_group(&mut self) {
-        let pod_identity = self.intent.aad_pod_identity.as_ref().is_some_and(|p| p.enabled);
+    fn node_resource_group(&mut self, intent: &ClusterIntent) {
+        let pod_identity = intent.aad_pod_identity.as_ref().is_some_and(|p| p.enabled);
         let source = SourcePath::attribute("node_resource_group_id");
         let roles = [
             (MANAGED_IDENTITY_OPERATOR, POD_IDENTITY_MIO_REASON),
             (VIRTUAL_MACHINE_CONTRIBUTOR, POD_IDENTITY_VMC_REASON),
         ];
-        match self.intent.node_resource_group_id.known().map(|s| s.trim()) {
+        match intent.node_resource_group_id.known().map(|s| s.trim()) {
             None if pod_identity => {
                 for (guid, reason) in roles {
                     self.pending.push(PendingAssignment {
@@ -343,8 +363,9 @@ impl Builder<'_> {
         }
     }
 
-    fn extra(&mut self, index: usize, extra: &ExtraAssignment) {
-        let base = SourcePath::element("extra_assignment", index);
+    /// A grant given by role and scope (an `extra_assignment` or an application's `role`
+    /// block at `base`), judged by its role's natural scope.
+    pub(super) fn extra(&mut self, base: SourcePath, extra: &ExtraAssignment, reason: String) {
         let role = match resolve_role(&extra.role) {
             Ok(role) => Some(role),
             Err((summary, detail)) => {
@@ -355,16 +376,12 @@ impl Builder<'_> {
         let source = base.child("scope");
         let scope = self.parse(&extra.scope, &source);
         let (Some(role), Some(scope)) = (role, scope) else { return };
-        let reason = format!(
-            "Requested in extra_assignment[{index}] for the {}; not part of the AKS identity role matrix.",
-            extra.identity.describe()
-        );
         let description = extra.description.clone().filter(|d| !d.trim().is_empty());
         self.push(extra.identity, role, scope, source, reason, description, None);
     }
 
     /// A known principal id must be a GUID (checked only for identities that get assignments).
-    fn check_principals(&mut self) {
+    pub(super) fn check_principals(&mut self) {
         for (identity, attribute) in [
             (IdentityKind::ControlPlane, "control_plane_principal_id"),
             (IdentityKind::Kubelet, "kubelet_principal_id"),
@@ -385,7 +402,7 @@ impl Builder<'_> {
         }
     }
 
-    fn finish(mut self) -> Result<Expansion, Vec<Finding>> {
+    pub(super) fn finish(mut self) -> Result<Expansion, Vec<Finding>> {
         let grants = fold(std::mem::take(&mut self.grants));
         let keys = keys(&grants);
         let (mut assignments, requirements): (Vec<DesiredAssignment>, Vec<Option<ScopeRequirement>>) = grants
@@ -397,7 +414,7 @@ impl Builder<'_> {
             })
             .unzip();
 
-        self.findings.extend(policy::review(&mut assignments, &requirements, self.intent.allow_broad_scope.as_deref()));
+        self.findings.extend(policy::review(&mut assignments, &requirements, self.allow_broad_scope.as_deref()));
 
         if self.findings.iter().any(Finding::is_error) {
             return Err(self.findings);

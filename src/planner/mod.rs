@@ -15,6 +15,7 @@
 //! come back as [`Finding`]s that point at the input ([`SourcePath`]) so the
 //! resource layer can turn them into diagnostics on the right attribute.
 
+pub mod app;
 pub mod classify;
 pub mod diff;
 pub mod engine;
@@ -44,6 +45,8 @@ pub enum IdentityKind {
     ControlPlane,
     /// The kubelet identity: `identityProfile.kubeletidentity.objectId`.
     Kubelet,
+    /// An application's user-assigned identity (`aksid_pod_identity`).
+    App,
 }
 
 impl IdentityKind {
@@ -53,10 +56,12 @@ impl IdentityKind {
         match self {
             IdentityKind::ControlPlane => "control_plane",
             IdentityKind::Kubelet => "kubelet",
+            IdentityKind::App => "app",
         }
     }
 
-    /// Parses [`IdentityKind::as_str`] (ASCII case-insensitively).
+    /// Parses the cluster identities' [`IdentityKind::as_str`] (ASCII case-insensitively), what
+    /// `extra_assignment.identity` accepts.
     pub fn parse(s: &str) -> Option<IdentityKind> {
         [IdentityKind::ControlPlane, IdentityKind::Kubelet]
             .into_iter()
@@ -68,6 +73,7 @@ impl IdentityKind {
         match self {
             IdentityKind::ControlPlane => "control-plane identity",
             IdentityKind::Kubelet => "kubelet identity",
+            IdentityKind::App => "application identity",
         }
     }
 }

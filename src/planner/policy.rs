@@ -411,8 +411,25 @@ pub fn narrow_example(scope: &ResourceId, resource_type: &str) -> String {
     }
 }
 
+/// The data-plane owner roles, reviewed like privileged roles: beyond reading and writing the
+/// data they hand out access to it (blob ACLs, Service Bus and Event Hubs authorization rules),
+/// which an application identity never needs.
+fn data_owner_power(guid: &str) -> Option<&'static str> {
+    match guid {
+        "b7e6dc6d-f1e8-4753-8033-0f276bb0955b" => {
+            Some("read, write and delete every blob and set its POSIX access control lists and owner")
+        }
+        "090c5cfd-751d-490a-894a-3ce6f1109419" => Some("send, receive and manage every queue, topic and its access rules"),
+        "f526a384-b230-433a-b45c-95f59c4a2dec" => Some("send, receive and manage every event hub and its access rules"),
+        _ => None,
+    }
+}
+
 /// What a privileged role can do, for messages.
 fn privileged_power(guid: &str) -> &'static str {
+    if let Some(power) = data_owner_power(guid) {
+        return power;
+    }
     match guid {
         "8e3af657-a8ff-443c-a75c-2fe8c4bcb635" => "manage every resource and grant any role to anyone",
         "b24988ac-6180-42a0-ab88-20f7382dd24c" => "create, change and delete every resource",
@@ -448,13 +465,14 @@ pub fn violations(assignment: &DesiredAssignment, requirement: Option<ScopeRequi
 /// Rule 1: the role must not be privileged.
 fn privileged_role_finding(assignment: &DesiredAssignment) -> Option<Finding> {
     let role = &assignment.role;
-    if !role.privileged() {
+    if !role.privileged() && data_owner_power(&role.guid).is_none() {
         return None;
     }
     let who = assignment.identity.describe();
-    // For extra assignments the role has its own attribute; point at it.
-    let source = match assignment.source.nested {
-        Some(_) if assignment.source.attribute == "extra_assignment" => assignment.source.child("role"),
+    // Grants given by role and scope (extra_assignment, role blocks) carry the scope as the
+    // source; the role has its own attribute: point at it.
+    let source = match assignment.source.nested.as_deref() {
+        Some("scope") => assignment.source.child("role"),
         _ => assignment.source.clone(),
     };
     Some(Finding::error(

@@ -168,6 +168,7 @@ impl Provider for AksidProvider {
         vec![
             Arc::new(resources::cluster_identity_roles::ClusterIdentityRoles::new(self.state.clone())),
             Arc::new(resources::role_assignment::RoleAssignmentResource::new(self.state.clone())),
+            Arc::new(resources::pod_identity::PodIdentityResource::new(self.state.clone())),
         ]
     }
 

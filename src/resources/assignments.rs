@@ -105,6 +105,11 @@ pub async fn resolve_role(
 
 pub use crate::domain::ids::{id_key, same_id};
 
+/// Whether a role can be resolved without Azure (built-in name or an id form).
+pub fn offline_role(role: &str) -> bool {
+    roles::by_name(role).is_some() || roles::parse_role_definition_id(role).is_ok()
+}
+
 /// Where a planner finding points, as a Terraform attribute path.
 pub fn finding_path(s: &SourcePath) -> AttributePath {
     let mut p = AttributePath::attr(&s.attribute);

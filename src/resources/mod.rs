@@ -4,7 +4,9 @@
 pub mod assignments;
 pub mod cluster;
 pub mod cluster_identity_roles;
+pub mod grant_ops;
 pub mod grants;
 pub mod ownership;
+pub mod pod_identity;
 pub mod role_assignment;
 pub mod role_definition;

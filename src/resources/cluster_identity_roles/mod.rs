@@ -23,8 +23,9 @@ use crate::framework::{
     ReadRequest, ReadResponse, Resource, Schema, Value,
 };
 use crate::known::Known;
-use crate::planner::{self, classify::classify, engine, DesiredAssignment, Origin, Step};
+use crate::planner::{self, classify::classify, engine, Origin};
 use crate::resources::assignments as common;
+use crate::resources::grant_ops;
 use crate::resources::grants::Grant;
 use crate::resources::ownership::{apply_response, read_response, Markers};
 
@@ -191,45 +192,10 @@ async fn plan(clients: Option<&Clients>, req: &PlanRequest, diags: &mut Diagnost
         return to_value(&m);
     }
     let recorded = prior.as_ref().map(ClusterRoles::recorded).unwrap_or_default();
-    let first = engine::decide(&expansion.assignments, &recorded, &[]);
-    // Equivalent assignments made outside Terraform are adopted, not duplicated: list what
-    // exists for the grants state does not hold yet.
-    let new: Vec<&DesiredAssignment> = expansion
-        .assignments
-        .iter()
-        .zip(&first.steps)
-        .filter(|(_, s)| matches!(s, Step::Create))
-        .map(|(d, _)| d)
-        .collect();
-    let existing = match (new.is_empty(), clients) {
-        (false, Some(c)) => remote::existing_for(c, &new, parallelism(&m), deadline)
-            .await
-            .map_err(|e| common::arm_diag(&e, None, "Cannot list existing role assignments"))?,
-        _ => Vec::new(),
-    };
-    let decided = engine::decide(&expansion.assignments, &recorded, &existing);
     let prior_grants = prior.as_ref().and_then(|p| known(&p.assignments)).cloned().unwrap_or_default();
-    let mut grants = Vec::new();
-    for (d, step) in expansion.assignments.iter().zip(&decided.steps) {
-        grants.push(match step {
-            Step::Keep(i) => prior_grants.iter().find(|g| g.key == recorded[*i].key).cloned().unwrap_or_else(|| Grant::planned(d, None, Origin::Created)),
-            Step::Adopt(a) => {
-                diags.push(Diagnostic::warning(
-                    "Adopting an existing role assignment",
-                    format!(
-                        "{} already holds {} on {} through assignment {} (created outside Terraform); it will be managed by \
-                         this resource instead of creating a duplicate.",
-                        d.identity.describe(),
-                        d.role.name,
-                        d.scope,
-                        a.id
-                    ),
-                ));
-                Grant::planned(d, Some(a), Origin::Adopted)
-            }
-            Step::Create | Step::Pending => Grant::planned(d, None, Origin::Created),
-        });
-    }
+    let grants =
+        grant_ops::plan(clients, &expansion.assignments, &recorded, &prior_grants, parallelism(&m), deadline, diags)
+            .await?;
     m.assignments = Some(Known::Known(grants));
     to_value(&m)
 }
@@ -254,68 +220,28 @@ async fn apply(
         remote::fill_identities(clients, &mut m, deadline, false).await?;
     }
     let expansion = expand(&remote::with_custom_roles_resolved(Some(clients), &m, deadline).await?)?;
-    // What the plan promised, completed now that all is known.
     let planned: Vec<Grant> = known(&m.assignments).cloned().unwrap_or_default();
-    let adopted: Vec<crate::planner::ActualAssignment> = planned
-        .iter()
-        .filter(|g| g.origin() == Origin::Adopted && g.is_known())
-        .filter_map(|g| g.recorded().map(|r| grant_actual(g, &r)))
-        .collect();
-    let recorded = prior.recorded();
-    let decided = engine::decide(&expansion.assignments, &recorded, &adopted);
     let prior_grants = known(&prior.assignments).cloned().unwrap_or_default();
-    let mut result = Vec::new();
-    let mut to_create = Vec::new();
-    for (d, step) in expansion.assignments.iter().zip(&decided.steps) {
-        match step {
-            Step::Keep(i) => result.extend(prior_grants.iter().find(|g| g.key == recorded[*i].key).cloned()),
-            Step::Adopt(a) => result.push(Grant::planned(d, Some(a), Origin::Adopted)),
-            Step::Create | Step::Pending => {
-                let g = planned.iter().find(|g| g.key == d.key && g.is_known()).cloned();
-                to_create.push((g.unwrap_or_else(|| Grant::planned(d, None, Origin::Created)), d));
-            }
-        }
-    }
-    let parallel = parallelism(&m);
-    let (created, failures) = remote::create(clients, to_create, markers, parallel, deadline).await;
-    result.extend(created);
-    // In the order the plan showed them (the expansion's order).
-    let mut by_key: std::collections::HashMap<String, Grant> = result.drain(..).map(|g| (g.key.clone(), g)).collect();
-    result.extend(expansion.assignments.iter().filter_map(|d| by_key.remove(&d.key)));
-    let mut diags = common::group_failures("create", failures);
-    // Grants this resource recorded before and no longer wants.
-    let unwanted: Vec<Grant> = decided
-        .unwanted
-        .iter()
-        .filter_map(|i| prior_grants.iter().find(|g| g.key == recorded[*i].key).cloned())
-        .collect();
-    if !unwanted.is_empty() {
-        let (kept, d) = remote::remove(clients, unwanted, markers, m.delete_adopted(), parallel, deadline).await;
-        diags.extend(d);
-        result.extend(kept);
-    }
-    markers.retain(&result.iter().filter_map(|g| g.id.known().cloned()).collect::<Vec<_>>());
+    let (result, diags) = grant_ops::apply(
+        clients,
+        &expansion.assignments,
+        &planned,
+        (&prior.recorded(), &prior_grants),
+        markers,
+        m.delete_adopted(),
+        parallelism(&m),
+        deadline,
+    )
+    .await;
     m.assignments = Some(Known::Known(result));
     Ok((to_value(&m)?, diags))
-}
-
-/// A planned adopted grant as the assignment it names.
-fn grant_actual(g: &Grant, r: &planner::Recorded) -> crate::planner::ActualAssignment {
-    crate::planner::ActualAssignment {
-        id: r.id.clone(),
-        name: g.name.known().cloned().unwrap_or_default(),
-        scope: r.scope.clone(),
-        role_definition_id: r.role_definition_id.clone(),
-        principal_id: r.principal_id.clone(),
-        description: None,
-    }
 }
 
 async fn destroy(clients: &Clients, prior: &Value, markers: &mut Markers) -> Result<(Value, Diagnostics), Diagnostics> {
     let mut m: ClusterRoles = decode(prior)?;
     let deadline = Instant::now() + common::timeout_of(&m.timeouts, "delete");
     let grants = known(&m.assignments).cloned().unwrap_or_default();
-    let (left, diags) = remote::remove(clients, grants, markers, m.delete_adopted(), parallelism(&m), deadline).await;
+    let (left, diags) = grant_ops::remove(clients, grants, markers, m.delete_adopted(), parallelism(&m), deadline).await;
     if left.is_empty() {
         return Ok((Value::Null, diags));
     }
@@ -331,27 +257,7 @@ async fn read(clients: &Clients, current: &Value) -> Result<Value, Diagnostics> 
     // A deleted cluster does not delete its role assignments: keep reading them.
     remote::fill_identities(clients, &mut m, deadline, true).await?;
     let grants = known(&m.assignments).cloned().unwrap_or_default();
-    let pairs = remote::pairs(grants.iter().filter_map(|g| Some((g.scope.as_str(), g.principal_id.known()?.as_str()))));
-    let listed = crate::executor::list_existing(&clients.arm, pairs, deadline, parallelism(&m))
-        .await
-        .map_err(|e| common::arm_diag(&e, None, "Cannot list role assignments"))?;
-    let mut still = Vec::new();
-    for g in grants {
-        let Some(r) = g.recorded() else { continue };
-        let found = match listed.iter().find(|a| a.id.eq_ignore_ascii_case(&r.id)) {
-            Some(a) => Some(a.clone()),
-            // Outside any subscription: one GET.
-            None if crate::executor::subscription_of(&r.id).is_none() => {
-                crate::azure::role_assignments::get(&clients.arm, &r.id, deadline).await.ok().flatten()
-            }
-            None => None,
-        };
-        if found.is_some_and(|a| r.intact(&crate::executor::to_actual(&a))) {
-            still.push(g);
-        } else {
-            tracing::info!(key = g.key, "role assignment missing or changed outside Terraform");
-        }
-    }
+    let still = grant_ops::read(clients, grants, parallelism(&m), deadline).await?;
     m.assignments = Some(Known::Known(still));
     to_value(&m)
 }
@@ -368,7 +274,7 @@ async fn import(clients: &Clients, id: &str) -> Result<(Value, Markers), Diagnos
     let text = |a: &Option<Known<String>>| known(a).cloned().unwrap_or_default();
     let (cp, kubelet, node_rg) =
         (text(&ids.control_plane_principal_id), text(&ids.kubelet_principal_id), text(&ids.node_resource_group_id));
-    let subs = remote::subscriptions(clients, deadline).await?;
+    let subs = grant_ops::subscriptions(clients, deadline).await?;
     let pairs = subs.iter().flat_map(|s| [(s.clone(), cp.clone()), (s.clone(), kubelet.clone())]);
     let listed = crate::executor::list_existing(&clients.arm, pairs, deadline, 4)
         .await

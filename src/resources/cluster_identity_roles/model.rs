@@ -216,10 +216,7 @@ impl Extra {
     }
 }
 
-/// Whether a role can be resolved without Azure (built-in name or an id form).
-pub fn offline_role(role: &str) -> bool {
-    roles::by_name(role).is_some() || roles::parse_role_definition_id(role).is_ok()
-}
+pub use crate::resources::assignments::offline_role;
 
 fn keep_same_id(mine: &mut Attr<String>, prior: &Attr<String>) {
     if let (Some(x), Some(y)) = (known(mine), known(prior)) {

@@ -138,7 +138,8 @@ pub async fn put_identity(
 ) -> Result<UserAssignedIdentity, ArmError> {
     let body = json!({ "location": location, "tags": tags });
     let resp = arm.send(Method::PUT, id, &[("api-version", API_VERSION)], Some(&body), deadline).await?;
-    UserAssignedIdentity::from_json(&resp.body).ok_or_else(|| unexpected(&Method::PUT, id, &resp, "a user-assigned identity"))
+    UserAssignedIdentity::from_json(&resp.body)
+        .ok_or_else(|| unexpected(&Method::PUT, id, &resp, "a user-assigned identity"))
 }
 
 /// DELETE an identity: `true` when it was deleted, `false` when it was already gone (204/404).
@@ -162,7 +163,12 @@ pub async fn list_credentials(
     let mut resp = arm.send(Method::GET, &path, &[("api-version", API_VERSION)], None, deadline).await?;
     loop {
         out.extend(
-            resp.body.get("value").and_then(Json::as_array).into_iter().flatten().filter_map(FederatedCredential::from_json),
+            resp.body
+                .get("value")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(FederatedCredential::from_json),
         );
         let Some(next) = resp.body.get("nextLink").and_then(Json::as_str).filter(|s| !s.is_empty()) else {
             return Ok(out);
@@ -354,6 +360,10 @@ mod tests {
         // One lock per identity whatever the casing; another identity has its own.
         let a = write_lock(id);
         assert!(Arc::ptr_eq(&a, &write_lock(&id.to_uppercase())));
-        assert!(!Arc::ptr_eq(&a, &write_lock(&format!("{id}2"))));
+        let b = write_lock(&format!("{id}2"));
+        assert!(!Arc::ptr_eq(&a, &b));
+        let _held = a.try_lock().unwrap();
+        assert!(write_lock(id).try_lock().is_err(), "a second writer of the identity waits");
+        assert!(b.try_lock().is_ok(), "another identity's writer does not");
     }
 }

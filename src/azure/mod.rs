@@ -1,7 +1,9 @@
 pub mod arm;
 pub mod cluster;
+pub mod clusters_api;
 pub mod credentials;
 pub mod http;
+pub mod identities;
 pub mod retry;
 pub mod role_assignments;
 pub mod role_definitions;

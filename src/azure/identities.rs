@@ -177,6 +177,25 @@ pub async fn list_credentials(
     }
 }
 
+/// Every user-assigned identity of a subscription (import looks one up by client id).
+pub async fn list_identities(
+    arm: &ArmClient,
+    subscription_id: &str,
+    deadline: Instant,
+) -> Result<Vec<UserAssignedIdentity>, ArmError> {
+    let path = format!("/subscriptions/{subscription_id}/providers/Microsoft.ManagedIdentity/userAssignedIdentities");
+    let mut out = Vec::new();
+    let mut resp = arm.send(Method::GET, &path, &[("api-version", API_VERSION)], None, deadline).await?;
+    loop {
+        let page = resp.body.get("value").and_then(Json::as_array).into_iter().flatten();
+        out.extend(page.filter_map(UserAssignedIdentity::from_json));
+        let Some(next) = resp.body.get("nextLink").and_then(Json::as_str).filter(|s| !s.is_empty()) else {
+            return Ok(out);
+        };
+        resp = arm.send_absolute(Method::GET, next, None, deadline).await?;
+    }
+}
+
 /// GET one credential; `Ok(None)` when it (or its identity) does not exist.
 pub async fn get_credential(
     arm: &ArmClient,

@@ -124,6 +124,25 @@ impl Emulator {
 }
 
 impl Emulator {
+    /// One ARM call as the Terraform principal, e.g. to change things behind Terraform's back:
+    /// (status, body).
+    pub fn arm(&self, method: &str, path: &str, body: Option<Json>) -> (u16, Json) {
+        let token = self.admin_post("token", serde_json::json!({ "client_id": TF_CLIENT_ID }))["access_token"]
+            .as_str()
+            .expect("minted token")
+            .to_string();
+        let url = format!("{}{}", self.ready.arm_endpoint.trim_end_matches('/'), path);
+        self.rt.block_on(async {
+            let mut req = self.http.request(method.parse().unwrap(), url).bearer_auth(token);
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json().await.unwrap_or(Json::Null))
+        })
+    }
+
     /// Delete one role assignment behind Terraform's back.
     pub fn rt_delete_assignment(&self, id: &str) {
         self.rt.block_on(async {

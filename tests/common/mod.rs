@@ -5,6 +5,7 @@
 pub mod emulator;
 pub mod faults;
 pub mod matrix;
+pub mod pods;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,6 +1,8 @@
 # Two applications on the spoke cluster, each with its own identity, least-privilege data
 # roles and the Kubernetes objects its pods need. The ids match the emulator's example seed
-# (emulator/examples/seed.json); point them at your own resources for real Azure.
+# (emulator/examples/seed.json); point them at your own resources for real Azure. The
+# namespaces `reports` and `orders` must exist: aksid does not create namespaces
+# (scripts/demo.sh creates them with kubectl).
 terraform {
   required_providers {
     aksid = {

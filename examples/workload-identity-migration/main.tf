@@ -5,7 +5,8 @@
 #   terraform apply -var mode=both               # + federated credential and ServiceAccount
 #   terraform apply -var mode=workload_identity  # - AzureIdentity, binding, kubelet grant
 #
-# The ids match the emulator's example seed (emulator/examples/seed.json).
+# The ids match the emulator's example seed (emulator/examples/seed.json). The namespace
+# `orders` must exist: aksid does not create namespaces.
 terraform {
   required_providers {
     aksid = {

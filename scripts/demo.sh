@@ -62,5 +62,40 @@ set +e; "$TERRAFORM" plan -refresh-only -detailed-exitcode -no-color | grep -E "
 "$TERRAFORM" apply -auto-approve -no-color | grep -E "Apply complete"
 "$TERRAFORM" destroy -auto-approve -no-color | grep -E "Destroy complete"
 
+step "aksid_pod_identity: two apps, an identity each, least-privilege roles, their Kubernetes objects"
+PODS="$REPO/target/demo-pods"
+rm -rf "$PODS" && mkdir -p "$PODS" && cp "$REPO"/examples/pod-identity/*.tf "$PODS/"
+cd "$PODS"
+# kubectl gets the same kubeconfig the provider uses: ARM's listClusterUserCredential.
+CLUSTER_ID=/subscriptions/9c195f54-5580-4cd2-9e24-3114522757f4/resourceGroups/rg-spoke-aks/providers/Microsoft.ContainerService/managedClusters/aks-spoke
+python3 - "$AKSID_AUTHORITY_HOST" "$AKSID_ARM_ENDPOINT" "$AKSID_CA_CERTIFICATE" "$CLUSTER_ID" > "$PODS/kubeconfig" <<'PY'
+import base64, json, os, ssl, sys, urllib.parse, urllib.request
+authority, arm, ca, cluster = sys.argv[1:]
+ctx = ssl.create_default_context(cafile=ca)
+form = urllib.parse.urlencode({
+    "grant_type": "client_credentials", "client_id": os.environ["ARM_CLIENT_ID"],
+    "client_secret": os.environ["ARM_CLIENT_SECRET"], "scope": "https://management.azure.com/.default",
+}).encode()
+token = json.load(urllib.request.urlopen(f"{authority.rstrip('/')}/{os.environ['ARM_TENANT_ID']}/oauth2/v2.0/token", form, context=ctx))["access_token"]
+req = urllib.request.Request(f"{arm.rstrip('/')}{cluster}/listClusterUserCredential?api-version=2025-01-01", b"", method="POST",
+                             headers={"Authorization": f"Bearer {token}"})
+creds = json.load(urllib.request.urlopen(req, context=ctx))
+sys.stdout.write(base64.b64decode(creds["kubeconfigs"][0]["value"]).decode())
+PY
+kubectl() { "$REPO/.tools/bin/kubectl" --kubeconfig "$PODS/kubeconfig" --cache-dir "$PODS/.kube-cache" "$@"; }
+# The applications' namespaces exist before aksid writes into them, as on a real cluster.
+printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n---\n' reports orders | kubectl apply --server-side -f -
+"$TERRAFORM" init -no-color >/dev/null
+"$TERRAFORM" apply -auto-approve -no-color 2>&1 | grep -E "Warning:|Apply complete" || true
+for out in pod_labels client_ids assignments; do
+  echo "$out = $("$TERRAFORM" output -no-color "$out")"
+done
+step "the objects in the cluster (kubectl with the kubeconfig of listClusterUserCredential)"
+echo "\$ kubectl -n reports get serviceaccount reports -o yaml"
+kubectl -n reports get serviceaccount reports -o yaml
+echo "\$ kubectl -n orders get azureidentities,azureidentitybindings -o yaml"
+kubectl -n orders get azureidentities,azureidentitybindings -o yaml
+"$TERRAFORM" destroy -auto-approve -no-color | grep -E "Destroy complete"
+
 kill "$AKSID_EMULATOR_PID"; trap - EXIT
 echo "emulator stopped"

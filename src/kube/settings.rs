@@ -32,8 +32,9 @@ impl ResolvedKube {
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error(
-        "no Kubernetes connection is configured: set kubernetes.host with credentials \
-         (token, client_certificate and client_key, or exec), or kubernetes.config_path"
+        "no Kubernetes connection is configured: set the provider's kubernetes block (host with token, \
+         client_certificate and client_key, or exec; or config_path) or the resource's cluster_id (its \
+         credentials then come from Azure Resource Manager, as with az aks get-credentials)"
     )]
     NotConfigured,
     #[error("kubernetes.host {host:?} is not an http(s) URL: {reason}")]

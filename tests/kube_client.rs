@@ -389,7 +389,10 @@ fn neither_block_nor_cluster_id_says_what_to_set() {
         let e = s.rt.block_on(connections.client(&arm, &KubeSettings::default(), cluster, TIMEOUT)).unwrap_err();
         let text = e.to_string();
         assert!(matches!(e, KubeError::Settings(settings::SettingsError::NotConfigured)), "{text}");
-        assert!(text.contains("set the provider's kubernetes block") && text.contains("the resource's cluster_id"), "{text}");
+        assert!(
+            text.contains("set the provider's kubernetes block") && text.contains("the resource's cluster_id"),
+            "{text}"
+        );
     }
 }
 
@@ -425,7 +428,9 @@ fn arm_refusing_the_credentials_names_the_cluster_and_the_permission() {
     let e = s.rt.block_on(connections.client(&arm, &KubeSettings::default(), Some(CLUSTER_ID), TIMEOUT)).unwrap_err();
     let text = e.to_string();
     assert!(matches!(e, KubeError::ClusterCredentials { .. }), "{text}");
-    for want in [CLUSTER_ID, "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action", "kubernetes block"] {
+    for want in
+        [CLUSTER_ID, "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action", "kubernetes block"]
+    {
         assert!(text.contains(want), "{want} in {text}");
     }
 }

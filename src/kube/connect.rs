@@ -87,10 +87,8 @@ impl Connections {
 
 /// The cluster user kubeconfig ARM returns for `cluster_id`.
 async fn arm_kubeconfig(arm: &ArmClient, cluster_id: &str, deadline: Instant) -> Result<ResolvedKube, KubeError> {
-    let body = list_user_credential_kubeconfig(arm, cluster_id, deadline).await.map_err(|e| KubeError::ClusterCredentials {
-        cluster: cluster_id.to_string(),
-        reason: e.to_string(),
-        advice: advice(&e),
+    let body = list_user_credential_kubeconfig(arm, cluster_id, deadline).await.map_err(|e| {
+        KubeError::ClusterCredentials { cluster: cluster_id.to_string(), reason: e.to_string(), advice: advice(&e) }
     })?;
     let unusable = |e: SettingsError| KubeError::ClusterCredentials {
         cluster: cluster_id.to_string(),

@@ -229,7 +229,14 @@ fn exec_settings(exec: &Value) -> Option<ExecSettings> {
     Some(ExecSettings {
         api_version: text("api_version"),
         command: text("command"),
-        args: exec.attr("args").as_elements().unwrap_or_default().iter().filter_map(Value::as_str).map(String::from).collect(),
+        args: exec
+            .attr("args")
+            .as_elements()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect(),
         env: exec
             .attr("env")
             .as_object()
@@ -251,7 +258,11 @@ fn validate_kubernetes(k: &Value, d: &mut Diagnostics) {
     if cert != key {
         let (have, missing) =
             if cert { ("client_certificate", "client_key") } else { ("client_key", "client_certificate") };
-        d.error_at(at(have), format!("{have} needs {missing}"), "A client certificate and its key are only usable together.");
+        d.error_at(
+            at(have),
+            format!("{have} needs {missing}"),
+            "A client certificate and its key are only usable together.",
+        );
     }
     let exec = k.attr("exec");
     if exec.is_null() {
@@ -298,7 +309,9 @@ fn check_kubernetes_environment(config: &Value, s: &KubernetesSettings, d: &mut 
         let source = if k.attr("config_context").is_null() { "KUBE_CTX" } else { "kubernetes.config_context" };
         d.error(
             format!("{source} needs a kubeconfig"),
-            format!("{source} names a context of a kubeconfig file: set kubernetes.config_path or KUBE_CONFIG_PATH too."),
+            format!(
+                "{source} names a context of a kubeconfig file: set kubernetes.config_path or KUBE_CONFIG_PATH too."
+            ),
         );
     }
     if let Some(host) = s.host.as_deref().filter(|_| k.attr("host").is_null()) {
@@ -513,7 +526,15 @@ mod tests {
         };
         let k = resolve(&config(&[]), &env).unwrap().kubernetes;
         assert_eq!(
-            [k.host, k.token, k.cluster_ca_certificate, k.client_certificate, k.client_key, k.config_path, k.config_context],
+            [
+                k.host,
+                k.token,
+                k.cluster_ca_certificate,
+                k.client_certificate,
+                k.client_key,
+                k.config_path,
+                k.config_context
+            ],
             ["https://aks.example:443", "tok", "CA", "CERT", "KEY", "/kubeconfig", "dev"].map(|v| Some(v.to_string()))
         );
         // The block wins over the environment.

@@ -6,12 +6,15 @@ use std::sync::{Arc, RwLock};
 
 use crate::azure::arm::ArmClient;
 use crate::framework::{Diagnostic, Diagnostics};
+use crate::kube::connect::Connections;
 use crate::settings::Settings;
 
 /// What Configure produced: the resolved settings and the clients built from them.
 pub struct Clients {
     pub settings: Settings,
     pub arm: ArmClient,
+    /// Kubernetes clients per cluster, built on first use.
+    pub kube: Connections,
 }
 
 /// Shared between the provider and every resource; filled in by Configure.

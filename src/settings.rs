@@ -1,6 +1,8 @@
 //! The provider's resolved settings (configuration after environment fallbacks and defaults):
 //! plain data shared by the provider, which fills it in, and the clients, which read it.
 
+use std::collections::BTreeMap;
+
 /// How the provider authenticates to Entra.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthMethod {
@@ -28,15 +30,66 @@ pub struct Settings {
     pub kubernetes: KubernetesSettings,
 }
 
+/// The provider's `kubernetes` block (the hashicorp/kubernetes provider's attributes). Empty
+/// strings count as unset (an unset Terraform variable often arrives as ""). Secrets stay out
+/// of `Debug`. `kube::settings` turns it into a client configuration.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct KubernetesSettings {
     pub host: Option<String>,
     pub token: Option<String>,
+    /// PEM
     pub cluster_ca_certificate: Option<String>,
+    /// PEM
     pub client_certificate: Option<String>,
+    /// PEM
     pub client_key: Option<String>,
     pub config_path: Option<String>,
     pub config_context: Option<String>,
+    pub exec: Option<ExecSettings>,
+}
+
+/// The `exec` block: a client-go credential plugin such as `kubelogin`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecSettings {
+    pub api_version: String,
+    pub command: String,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+}
+
+impl KubernetesSettings {
+    /// Whether the block sets anything: then it, not ARM, says how to reach every cluster.
+    pub fn is_set(&self) -> bool {
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        [
+            &self.host,
+            &self.token,
+            &self.cluster_ca_certificate,
+            &self.client_certificate,
+            &self.client_key,
+            &self.config_path,
+            &self.config_context,
+        ]
+        .into_iter()
+        .any(set)
+            || self.exec.is_some()
+    }
+}
+
+impl std::fmt::Debug for KubernetesSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("KubernetesSettings")
+            .field("host", &self.host)
+            .field("token", &redacted(&self.token))
+            .field("cluster_ca_certificate", &self.cluster_ca_certificate.is_some())
+            .field("client_certificate", &self.client_certificate.is_some())
+            .field("client_key", &redacted(&self.client_key))
+            .field("config_path", &self.config_path)
+            .field("config_context", &self.config_context)
+            .field("exec", &self.exec)
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for Settings {
@@ -50,6 +103,7 @@ impl std::fmt::Debug for Settings {
             .field("environment", &self.environment)
             .field("arm_endpoint", &self.arm_endpoint)
             .field("authority_host", &self.authority_host)
+            .field("kubernetes", &self.kubernetes)
             .finish_non_exhaustive()
     }
 }

@@ -1,16 +1,22 @@
 //! The Kubernetes client layer (`aksid::kube`) against the emulator's Kubernetes API: a client
 //! built from the kubeconfig ARM's listClusterUserCredential returns, object lifecycles,
 //! discovery of the AAD Pod Identity CRDs, and the errors a user sees for bad credentials or an
-//! API server that cannot be reached.
+//! API server that cannot be reached; and `Connections`, which picks the provider's
+//! `kubernetes` block or ARM's credentials for a cluster and caches the clients.
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use aksid::azure::arm::ArmClient;
+use aksid::azure::credentials::CredentialChain;
+use aksid::azure::http::build_client;
 use aksid::kube::objects::{self, Meta, ObjectKind};
 use aksid::kube::settings::{self, KubeSettings, ResolvedKube};
-use aksid::kube::{KubeClient, KubeError};
-use common::emulator::{example_seed, Emulator, CLUSTER_ID, TF_CLIENT_ID};
+use aksid::kube::{Connections, KubeClient, KubeError};
+use aksid::settings::Settings;
+use common::emulator::{example_seed, Emulator, CLUSTER_ID, TF_CLIENT_ID, TF_SECRET};
 use serde_json::{json, Value as Json};
 use tokio::runtime::Runtime;
 
@@ -304,4 +310,140 @@ fn apply_conflict_names_the_other_manager_unless_forced() {
         let forced = c.apply(&ours, true).await.unwrap();
         assert_eq!(forced.data["spec"]["clientID"], ORDERS_CLIENT);
     });
+}
+
+// `Connections`: the provider's kubernetes block, or ARM's listClusterUserCredential per cluster.
+
+/// An ARM client as Configure builds it, signed in as the emulator's Terraform principal.
+fn arm_client(emu: &Emulator, arm_endpoint: &str) -> ArmClient {
+    let settings = Settings {
+        tenant_id: Some(emu.ready.tenant_id.clone()),
+        client_id: Some(TF_CLIENT_ID.into()),
+        client_secret: Some(TF_SECRET.into()),
+        authority_host: emu.ready.authority_host.clone(),
+        arm_endpoint: arm_endpoint.into(),
+        ca_certificate: Some(emu.ready.ca_certificate.clone()),
+        environment: "public".into(),
+        ..Default::default()
+    };
+    let http = build_client(settings.ca_certificate.as_deref()).unwrap();
+    let chain = Arc::new(CredentialChain::new(&settings, http.clone()));
+    ArmClient::new(http, arm_endpoint, chain, "public").with_ca_certificate(settings.ca_certificate.as_deref())
+}
+
+/// How many listClusterUserCredential calls the emulator has seen since its log was cleared.
+fn credential_calls(emu: &Emulator) -> usize {
+    let log = emu.admin_get("requests");
+    log.as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap_or_default().contains("listClusterUserCredential"))
+        .count()
+}
+
+#[test]
+fn without_a_block_the_cluster_is_reached_with_arm_credentials_once() {
+    let s = setup();
+    let arm = arm_client(&s.emu, &s.emu.ready.arm_endpoint);
+    let connections = Connections::default();
+    let none = KubeSettings::default();
+    s.emu.admin_delete("requests");
+    let c = s.rt.block_on(connections.client(&arm, &none, Some(CLUSTER_ID), TIMEOUT)).unwrap();
+    assert_eq!(c.credentials().to_string(), "ARM listClusterUserCredential kubeconfig context aks-spoke (token)");
+    assert!(s.rt.block_on(c.crds_present()).unwrap());
+    assert_eq!(credential_calls(&s.emu), 1);
+
+    // The same cluster in another spelling: the cached client.
+    let again = s.rt.block_on(connections.client(&arm, &none, Some(&CLUSTER_ID.to_uppercase()), TIMEOUT)).unwrap();
+    assert!(Arc::ptr_eq(&c, &again));
+    // Another timeout needs another client, but not another ARM call.
+    let short = s.rt.block_on(connections.client(&arm, &none, Some(CLUSTER_ID), Duration::from_secs(3))).unwrap();
+    assert!(!Arc::ptr_eq(&c, &short));
+    assert!(s.rt.block_on(short.crds_present()).unwrap());
+    assert_eq!(credential_calls(&s.emu), 1);
+}
+
+#[test]
+fn the_kubernetes_block_wins_over_the_cluster_id() {
+    let s = setup();
+    let arm = arm_client(&s.emu, &s.emu.ready.arm_endpoint);
+    let connections = Connections::default();
+    let block = s.block(K8S_TOKEN);
+    s.emu.admin_delete("requests");
+    let c = s.rt.block_on(connections.client(&arm, &block, Some(CLUSTER_ID), TIMEOUT)).unwrap();
+    assert_eq!(c.credentials().to_string(), "kubernetes.token");
+    assert_eq!(c.host().trim_end_matches('/'), s.emu.ready.kubernetes_host.trim_end_matches('/'));
+    assert!(s.rt.block_on(c.crds_present()).unwrap());
+    // One client for every cluster, and ARM is never asked.
+    let other = s.rt.block_on(connections.client(&arm, &block, Some("/subscriptions/x/other"), TIMEOUT)).unwrap();
+    assert!(Arc::ptr_eq(&c, &other));
+    assert_eq!(credential_calls(&s.emu), 0);
+}
+
+#[test]
+fn neither_block_nor_cluster_id_says_what_to_set() {
+    let s = setup();
+    let arm = arm_client(&s.emu, &s.emu.ready.arm_endpoint);
+    let connections = Connections::default();
+    for cluster in [None, Some(""), Some("  ")] {
+        let e = s.rt.block_on(connections.client(&arm, &KubeSettings::default(), cluster, TIMEOUT)).unwrap_err();
+        let text = e.to_string();
+        assert!(matches!(e, KubeError::Settings(settings::SettingsError::NotConfigured)), "{text}");
+        assert!(
+            text.contains("set the provider's kubernetes block") && text.contains("the resource's cluster_id"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn an_unreachable_block_host_fails_naming_host_and_credentials() {
+    let s = setup();
+    let arm = arm_client(&s.emu, &s.emu.ready.arm_endpoint);
+    let connections = Connections::default();
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let host = format!("https://127.0.0.1:{port}");
+    let block = KubeSettings { host: Some(host.clone()), ..s.block(K8S_TOKEN) };
+    let timeout = Duration::from_secs(2);
+    let e = s.rt.block_on(async {
+        let c = connections.client(&arm, &block, Some(CLUSTER_ID), timeout).await?;
+        c.crds_present().await
+    });
+    let e = e.unwrap_err();
+    let text = e.to_string();
+    assert!(matches!(e, KubeError::Unreachable { .. } | KubeError::Timeout { .. }), "{text}");
+    assert!(text.contains(&host) && text.contains("kubernetes.token"), "{text}");
+}
+
+#[test]
+fn arm_refusing_the_credentials_names_the_cluster_and_the_permission() {
+    let s = setup();
+    let arm = arm_client(&s.emu, &s.emu.ready.arm_endpoint);
+    s.emu.admin_post(
+        "faults",
+        json!({"method": "POST", "path_contains": "listClusterUserCredential", "status": 403, "code": "AuthorizationFailed"}),
+    );
+    let connections = Connections::default();
+    let e = s.rt.block_on(connections.client(&arm, &KubeSettings::default(), Some(CLUSTER_ID), TIMEOUT)).unwrap_err();
+    let text = e.to_string();
+    assert!(matches!(e, KubeError::ClusterCredentials { .. }), "{text}");
+    for want in
+        [CLUSTER_ID, "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action", "kubernetes block"]
+    {
+        assert!(text.contains(want), "{want} in {text}");
+    }
+}
+
+#[test]
+fn an_unreachable_arm_endpoint_fails_within_the_timeout_naming_the_cluster() {
+    let s = setup();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let arm = arm_client(&s.emu, &format!("https://127.0.0.1:{port}"));
+    let connections = Connections::default();
+    let timeout = Duration::from_secs(1);
+    let e = s.rt.block_on(connections.client(&arm, &KubeSettings::default(), Some(CLUSTER_ID), timeout)).unwrap_err();
+    let text = e.to_string();
+    assert!(matches!(e, KubeError::ClusterCredentials { .. }), "{text}");
+    assert!(text.contains(CLUSTER_ID) && text.contains(&format!("127.0.0.1:{port}")), "{text}");
 }

@@ -11,6 +11,12 @@ pub enum KubeError {
     #[error(transparent)]
     Settings(#[from] SettingsError),
 
+    #[error(
+        "cannot get the Kubernetes credentials of cluster {cluster} from Azure Resource Manager \
+         (listClusterUserCredential): {reason}. {advice}."
+    )]
+    ClusterCredentials { cluster: String, reason: String, advice: String },
+
     #[error("cannot set up a Kubernetes client for {host} with credentials from {credentials}: {reason}")]
     ClientSetup { host: String, credentials: String, reason: String },
 

@@ -8,10 +8,13 @@
 //! - [`yaml`] (pure): those objects as a multi-document YAML string.
 //! - [`conflict`] (pure): server-side-apply conflicts read from a `Status`.
 //! - [`client`] (I/O): apply, get, create, delete and discovery with a bounded timeout.
+//! - [`connect`] (I/O): the clients of one provider configuration, per cluster, from the
+//!   `kubernetes` block or ARM's listClusterUserCredential.
 //! - [`error`]: the errors, worded for a Terraform user.
 
 pub mod client;
 pub mod conflict;
+pub mod connect;
 pub mod error;
 pub mod objects;
 pub mod settings;
@@ -19,6 +22,7 @@ pub mod source;
 pub mod yaml;
 
 pub use client::KubeClient;
+pub use connect::Connections;
 pub use error::KubeError;
 pub use objects::ObjectKind;
 pub use settings::{CredentialSource, ExecSettings, KubeSettings, ResolvedKube, SettingsError};

@@ -2,9 +2,6 @@
 //! and the kubeconfig ARM returns, turned into a `kube::Config`. Pure apart from reading the
 //! kubeconfig file that `config_path` names.
 
-use std::collections::BTreeMap;
-use std::fmt;
-
 use ::kube::config::{AuthInfo, ExecConfig, ExecInteractiveMode, KubeConfigOptions, Kubeconfig, KubeconfigError};
 use ::kube::Config;
 use base64::Engine;
@@ -13,47 +10,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 pub use super::source::{AuthMethod, CredentialSource, Origin};
 
-/// Attributes of the `kubernetes` block. Empty strings count as unset (an unset Terraform
-/// variable often arrives as "").
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct KubeSettings {
-    pub host: Option<String>,
-    pub token: Option<String>,
-    /// PEM
-    pub cluster_ca_certificate: Option<String>,
-    /// PEM
-    pub client_certificate: Option<String>,
-    /// PEM
-    pub client_key: Option<String>,
-    pub config_path: Option<String>,
-    pub config_context: Option<String>,
-    pub exec: Option<ExecSettings>,
-}
-
-/// The `exec` block: a client-go credential plugin such as `kubelogin`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ExecSettings {
-    pub api_version: String,
-    pub command: String,
-    pub args: Vec<String>,
-    pub env: BTreeMap<String, String>,
-}
-
-impl fmt::Debug for KubeSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
-        f.debug_struct("KubeSettings")
-            .field("host", &self.host)
-            .field("token", &redacted(&self.token))
-            .field("cluster_ca_certificate", &self.cluster_ca_certificate.is_some())
-            .field("client_certificate", &self.client_certificate.is_some())
-            .field("client_key", &redacted(&self.client_key))
-            .field("config_path", &self.config_path)
-            .field("config_context", &self.config_context)
-            .field("exec", &self.exec)
-            .finish()
-    }
-}
+/// The provider's `kubernetes` block, defined with the other settings (a leaf module); this
+/// module gives it `resolve`.
+pub use crate::settings::{ExecSettings, KubernetesSettings as KubeSettings};
 
 /// A usable `kube::Config` and where its credentials came from.
 #[derive(Clone, Debug)]
@@ -73,8 +32,9 @@ impl ResolvedKube {
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error(
-        "no Kubernetes connection is configured: set kubernetes.host with credentials \
-         (token, client_certificate and client_key, or exec), or kubernetes.config_path"
+        "no Kubernetes connection is configured: set the provider's kubernetes block (host with token, \
+         client_certificate and client_key, or exec; or config_path) or the resource's cluster_id (its \
+         credentials then come from Azure Resource Manager, as with az aks get-credentials)"
     )]
     NotConfigured,
     #[error("kubernetes.host {host:?} is not an http(s) URL: {reason}")]

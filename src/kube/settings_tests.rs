@@ -2,6 +2,7 @@
 //! kubeconfig, and bad input as errors.
 
 use super::*;
+use std::collections::BTreeMap;
 
 fn pem_pair() -> (String, String) {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();

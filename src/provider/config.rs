@@ -3,21 +3,37 @@
 //! Pure logic: the environment is passed in as a function.
 
 use crate::framework::{Attribute, AttributePath, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value};
-pub use crate::settings::{AuthMethod, KubernetesSettings, Settings};
+pub use crate::settings::{AuthMethod, ExecSettings, KubernetesSettings, Settings};
 
 pub const ENVIRONMENTS: [&str; 3] = ["public", "usgovernment", "china"];
 
 pub fn schema() -> Schema {
     let s = |name: &str, d: &str| Attribute::optional(name, Type::String, d);
     let b = |name: &str, d: &str| Attribute::optional(name, Type::Bool, d);
-    let kubernetes = Block::new("How to reach the cluster's Kubernetes API (for pod identity objects).")
-        .attribute(s("host", "API server URL, e.g. `https://my-aks.hcp.westeurope.azmk8s.io:443`. Env: `KUBE_HOST`."))
-        .attribute(s("token", "Bearer token. Env: `KUBE_TOKEN`.").sensitive())
-        .attribute(s("cluster_ca_certificate", "PEM CA bundle of the API server. Env: `KUBE_CLUSTER_CA_CERT_DATA`."))
-        .attribute(s("client_certificate", "PEM client certificate (needs `client_key`)."))
-        .attribute(s("client_key", "PEM private key of `client_certificate`.").sensitive())
-        .attribute(s("config_path", "Path to a kubeconfig file. Env: `KUBE_CONFIG_PATH`."))
-        .attribute(s("config_context", "Context to use from the kubeconfig."));
+    let exec = Block::new(
+        "A client-go credential plugin that prints the credentials, as in a kubeconfig's `exec` \
+         user: e.g. `kubelogin` for clusters with Microsoft Entra ID (AAD) authentication.",
+    )
+    .attribute(Attribute::required(
+        "api_version",
+        Type::String,
+        "API version of the ExecCredential the plugin prints, e.g. `client.authentication.k8s.io/v1beta1`.",
+    ))
+    .attribute(Attribute::required("command", Type::String, "The plugin to run, e.g. `kubelogin`."))
+    .attribute(Attribute::optional("args", Type::list(Type::String), "Arguments of the plugin."))
+    .attribute(Attribute::optional("env", Type::map(Type::String), "Environment variables set for the plugin."));
+    let kubernetes = Block::new(
+        "How to reach the clusters' Kubernetes API (for pod identity objects). When nothing is set, a \
+         resource's cluster is reached with the credentials ARM's listClusterUserCredential returns.",
+    )
+    .attribute(s("host", "API server URL, e.g. `https://my-aks.hcp.westeurope.azmk8s.io:443`. Env: `KUBE_HOST`."))
+    .attribute(s("token", "Bearer token. Env: `KUBE_TOKEN`.").sensitive())
+    .attribute(s("cluster_ca_certificate", "PEM CA bundle of the API server. Env: `KUBE_CLUSTER_CA_CERT_DATA`."))
+    .attribute(s("client_certificate", "PEM client certificate (needs `client_key`). Env: `KUBE_CLIENT_CERT_DATA`."))
+    .attribute(s("client_key", "PEM private key of `client_certificate`. Env: `KUBE_CLIENT_KEY_DATA`.").sensitive())
+    .attribute(s("config_path", "Path to a kubeconfig file. Env: `KUBE_CONFIG_PATH`."))
+    .attribute(s("config_context", "Context to use from the kubeconfig. Env: `KUBE_CTX`."))
+    .block(NestedBlock::new("exec", Nesting::Single, exec));
     Schema {
         version: 0,
         block: Block::new("Authenticates to Azure Resource Manager and, optionally, a cluster's Kubernetes API.")
@@ -132,23 +148,7 @@ pub fn validate(config: &Value) -> Diagnostics {
             "A federated token file is only read with use_oidc = true.",
         );
     }
-    let k = config.attr("kubernetes");
-    if let Some(host) = k.attr("host").as_str() {
-        if let Err(e) = check_endpoint(host) {
-            d.error_at(AttributePath::attr("kubernetes").then_attr("host"), "Insecure or invalid kubernetes host", e);
-        }
-    }
-    let cert = !k.attr("client_certificate").is_null();
-    let key = !k.attr("client_key").is_null();
-    if cert != key {
-        let (have, missing) =
-            if cert { ("client_certificate", "client_key") } else { ("client_key", "client_certificate") };
-        d.error_at(
-            AttributePath::attr("kubernetes").then_attr(have),
-            format!("{have} needs {missing}"),
-            "A client certificate and its key are only usable together.",
-        );
-    }
+    validate_kubernetes(config.attr("kubernetes"), &mut d);
     d
 }
 
@@ -162,6 +162,7 @@ pub fn resolve(config: &Value, env: &dyn Fn(&str) -> Option<String>) -> Result<S
     }
     check_environment_values(config, env, &s, &mut d);
     check_auth_requirements(&s, &mut d);
+    check_kubernetes_environment(config, &s.kubernetes, &mut d);
     if d.has_errors() {
         Err(d)
     } else {
@@ -211,10 +212,112 @@ fn kubernetes_with_fallbacks(k: &Value, env: &dyn Fn(&str) -> Option<String>) ->
         host: text(k.attr("host"), Some("KUBE_HOST")),
         token: text(k.attr("token"), Some("KUBE_TOKEN")),
         cluster_ca_certificate: text(k.attr("cluster_ca_certificate"), Some("KUBE_CLUSTER_CA_CERT_DATA")),
-        client_certificate: text(k.attr("client_certificate"), None),
-        client_key: text(k.attr("client_key"), None),
+        client_certificate: text(k.attr("client_certificate"), Some("KUBE_CLIENT_CERT_DATA")),
+        client_key: text(k.attr("client_key"), Some("KUBE_CLIENT_KEY_DATA")),
         config_path: text(k.attr("config_path"), Some("KUBE_CONFIG_PATH")),
-        config_context: text(k.attr("config_context"), None),
+        config_context: text(k.attr("config_context"), Some("KUBE_CTX")),
+        exec: exec_settings(k.attr("exec")),
+    }
+}
+
+/// The `exec` block, if present. Unknown or null elements are left out.
+fn exec_settings(exec: &Value) -> Option<ExecSettings> {
+    if exec.is_null() || exec.is_unknown() {
+        return None;
+    }
+    let text = |name: &str| exec.attr(name).as_str().unwrap_or_default().to_string();
+    Some(ExecSettings {
+        api_version: text("api_version"),
+        command: text("command"),
+        args: exec
+            .attr("args")
+            .as_elements()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect(),
+        env: exec
+            .attr("env")
+            .as_object()
+            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+            .unwrap_or_default(),
+    })
+}
+
+/// Checks of the `kubernetes` block that need only the configuration.
+fn validate_kubernetes(k: &Value, d: &mut Diagnostics) {
+    let at = |name: &str| AttributePath::attr("kubernetes").then_attr(name);
+    if let Some(host) = k.attr("host").as_str() {
+        if let Err(e) = check_endpoint(host) {
+            d.error_at(at("host"), "Insecure or invalid kubernetes host", e);
+        }
+    }
+    let cert = !k.attr("client_certificate").is_null();
+    let key = !k.attr("client_key").is_null();
+    if cert != key {
+        let (have, missing) =
+            if cert { ("client_certificate", "client_key") } else { ("client_key", "client_certificate") };
+        d.error_at(
+            at(have),
+            format!("{have} needs {missing}"),
+            "A client certificate and its key are only usable together.",
+        );
+    }
+    let exec = k.attr("exec");
+    if exec.is_null() {
+        return;
+    }
+    for name in ["api_version", "command"] {
+        if exec.attr(name).as_str().is_some_and(|v| v.trim().is_empty()) {
+            d.error_at(
+                at("exec").then_attr(name),
+                format!("Empty kubernetes.exec.{name}"),
+                format!("kubernetes.exec.{name} must not be empty."),
+            );
+        }
+    }
+    if !k.attr("token").is_null() {
+        d.error_at(
+            at("exec"),
+            "Conflicting Kubernetes credentials",
+            "kubernetes.token and kubernetes.exec are both set; choose one way to authenticate.",
+        );
+    }
+}
+
+/// The `kubernetes` checks again once environment variables are combined with the block
+/// (reported by variable name when one of them is involved).
+fn check_kubernetes_environment(config: &Value, s: &KubernetesSettings, d: &mut Diagnostics) {
+    let k = config.attr("kubernetes");
+    let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+    if set(&s.token) && s.exec.is_some() && k.attr("token").is_null() {
+        d.error_at(
+            AttributePath::attr("kubernetes").then_attr("exec"),
+            "Conflicting Kubernetes credentials",
+            "KUBE_TOKEN is set and so is kubernetes.exec; unset one of them.",
+        );
+    }
+    if set(&s.client_certificate) != set(&s.client_key) {
+        d.error(
+            "Incomplete Kubernetes client certificate",
+            "kubernetes.client_certificate/KUBE_CLIENT_CERT_DATA and kubernetes.client_key/KUBE_CLIENT_KEY_DATA \
+             are only usable together; set both or neither.",
+        );
+    }
+    if set(&s.config_context) && !set(&s.config_path) {
+        let source = if k.attr("config_context").is_null() { "KUBE_CTX" } else { "kubernetes.config_context" };
+        d.error(
+            format!("{source} needs a kubeconfig"),
+            format!(
+                "{source} names a context of a kubeconfig file: set kubernetes.config_path or KUBE_CONFIG_PATH too."
+            ),
+        );
+    }
+    if let Some(host) = s.host.as_deref().filter(|_| k.attr("host").is_null()) {
+        if let Err(e) = check_endpoint(host) {
+            d.error("Insecure or invalid KUBE_HOST", e);
+        }
     }
 }
 
@@ -346,5 +449,107 @@ mod tests {
         let k = Value::object([("client_certificate", Value::string("PEM"))]);
         let d = validate(&config(&[("kubernetes", k)]));
         assert_eq!(d.0[0].attribute, Some(AttributePath::attr("kubernetes").then_attr("client_certificate")));
+    }
+
+    fn kubelogin() -> Value {
+        Value::object([
+            ("api_version", Value::string("client.authentication.k8s.io/v1beta1")),
+            ("command", Value::string("kubelogin")),
+            ("args", Value::list_of_strings(["get-token", "--login", "azurecli"])),
+            ("env", Value::Map([("AAD_LOGIN_METHOD".to_string(), Value::string("azurecli"))].into())),
+        ])
+    }
+
+    #[test]
+    fn kubernetes_exec_block_is_in_the_schema() {
+        let k = &schema().block.blocks[0];
+        let exec = k.block.blocks.iter().find(|b| b.type_name == "exec").expect("exec block");
+        let attr = |n: &str| exec.block.attribute_named(n).unwrap();
+        assert!(attr("api_version").required && attr("command").required);
+        assert_eq!(attr("args").ty, Type::list(Type::String));
+        assert_eq!(attr("env").ty, Type::map(Type::String));
+    }
+
+    #[test]
+    fn kubernetes_exec_block_is_resolved() {
+        let k = Value::object([("host", Value::string("https://aks.example:443")), ("exec", kubelogin())]);
+        let s = resolve(&config(&[("kubernetes", k)]), &no_env).unwrap();
+        let exec = s.kubernetes.exec.clone().expect("exec");
+        assert_eq!(exec.command, "kubelogin");
+        assert_eq!(exec.api_version, "client.authentication.k8s.io/v1beta1");
+        assert_eq!(exec.args, ["get-token", "--login", "azurecli"]);
+        assert_eq!(exec.env["AAD_LOGIN_METHOD"], "azurecli");
+        assert!(s.kubernetes.is_set());
+        assert!(!resolve(&config(&[]), &no_env).unwrap().kubernetes.is_set());
+    }
+
+    #[test]
+    fn empty_exec_fields_are_errors_on_their_path() {
+        for field in ["command", "api_version"] {
+            let mut exec = kubelogin();
+            exec.set_attr(field, Value::string(" "));
+            let d = validate(&config(&[("kubernetes", Value::object([("exec", exec)]))]));
+            assert_eq!(d.0.len(), 1, "{:?}", d.0);
+            let want = AttributePath::attr("kubernetes").then_attr("exec").then_attr(field);
+            assert_eq!(d.0[0].attribute, Some(want));
+        }
+        // Unknown until apply: nothing to judge yet.
+        let mut exec = kubelogin();
+        exec.set_attr("command", Value::Unknown);
+        assert!(!validate(&config(&[("kubernetes", Value::object([("exec", exec)]))])).has_errors());
+    }
+
+    #[test]
+    fn token_and_exec_conflict_from_config_or_environment() {
+        let k = Value::object([("token", Value::string("t")), ("exec", kubelogin())]);
+        let d = validate(&config(&[("kubernetes", k)]));
+        assert_eq!(d.0[0].attribute, Some(AttributePath::attr("kubernetes").then_attr("exec")));
+        let env = |k: &str| (k == "KUBE_TOKEN").then(|| "t".to_string());
+        let d = resolve(&config(&[("kubernetes", Value::object([("exec", kubelogin())]))]), &env).unwrap_err();
+        assert!(d.0[0].detail.contains("KUBE_TOKEN"), "{:?}", d.0);
+    }
+
+    #[test]
+    fn kubernetes_environment_fallbacks() {
+        let env = |k: &str| {
+            let v = match k {
+                "KUBE_HOST" => "https://aks.example:443",
+                "KUBE_TOKEN" => "tok",
+                "KUBE_CLUSTER_CA_CERT_DATA" => "CA",
+                "KUBE_CLIENT_CERT_DATA" => "CERT",
+                "KUBE_CLIENT_KEY_DATA" => "KEY",
+                "KUBE_CONFIG_PATH" => "/kubeconfig",
+                "KUBE_CTX" => "dev",
+                _ => return None,
+            };
+            Some(v.to_string())
+        };
+        let k = resolve(&config(&[]), &env).unwrap().kubernetes;
+        assert_eq!(
+            [
+                k.host,
+                k.token,
+                k.cluster_ca_certificate,
+                k.client_certificate,
+                k.client_key,
+                k.config_path,
+                k.config_context
+            ],
+            ["https://aks.example:443", "tok", "CA", "CERT", "KEY", "/kubeconfig", "dev"].map(|v| Some(v.to_string()))
+        );
+        // The block wins over the environment.
+        let block = Value::object([("config_context", Value::string("prod"))]);
+        let k = resolve(&config(&[("kubernetes", block)]), &env).unwrap().kubernetes;
+        assert_eq!(k.config_context.as_deref(), Some("prod"));
+    }
+
+    #[test]
+    fn kubernetes_context_without_kubeconfig_and_bad_env_host_are_errors() {
+        let env = |k: &str| (k == "KUBE_CTX").then(|| "dev".to_string());
+        let d = resolve(&config(&[]), &env).unwrap_err();
+        assert!(d.0[0].summary.contains("KUBE_CTX"), "{:?}", d.0);
+        let env = |k: &str| (k == "KUBE_HOST").then(|| "http://10.0.0.1".to_string());
+        let d = resolve(&config(&[]), &env).unwrap_err();
+        assert!(d.0[0].summary.contains("KUBE_HOST"), "{:?}", d.0);
     }
 }

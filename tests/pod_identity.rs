@@ -40,6 +40,13 @@ fn blob_reader() -> String {
     format!("role {{\n    role = \"Storage Blob Data Reader\"\n    scope = \"{STORAGE}\"\n  }}")
 }
 
+/// The example seed's emulator with the namespace `apps` in its cluster.
+fn start() -> Emulator {
+    let emu = Emulator::start(&example_seed());
+    emu.namespace(CLUSTER_ID, "apps");
+    emu
+}
+
 fn workspace(emu: &Emulator, body: &str) -> Workspace {
     let ws = Workspace::new(&terraforms()[0], &pod_config(emu, body));
     ws.init();
@@ -60,7 +67,7 @@ fn refresh_shows_drift(ws: &Workspace, what: &str) -> String {
 #[test]
 fn aad_pod_identity_creates_identity_roles_kubelet_grant_and_objects() {
     for tf in terraforms() {
-        let emu = Emulator::start(&example_seed());
+        let emu = start();
         let body = resource("billing", "aad_pod_identity", &new_identity(), &blob_reader());
         let ws = Workspace::new(tf, &pod_config(&emu, &body));
         ws.init();
@@ -97,7 +104,7 @@ fn aad_pod_identity_creates_identity_roles_kubelet_grant_and_objects() {
 
 #[test]
 fn workload_identity_creates_the_credential_and_annotated_service_account() {
-    let emu = Emulator::start(&example_seed());
+    let emu = start();
     let body = format!(
         "{}\noutput \"labels\" {{ value = aksid_pod_identity.orders.pod_labels }}\noutput \"client\" {{ value = aksid_pod_identity.orders.client_id }}\n",
         resource("orders", "workload_identity", &existing_identity(), &blob_reader())
@@ -138,7 +145,7 @@ fn last(log: &[Json], pred: impl Fn(&str, &str) -> bool) -> Option<u64> {
 
 #[test]
 fn migration_creates_workload_identity_objects_before_removing_pod_identity_ones() {
-    let emu = Emulator::start(&example_seed());
+    let emu = start();
     let config = |mode: &str| resource("orders", mode, &existing_identity(), "");
     let ws = workspace(&emu, &config("aad_pod_identity"));
     ws.ok(&["apply", "-auto-approve", "-no-color"]);
@@ -170,7 +177,7 @@ fn migration_creates_workload_identity_objects_before_removing_pod_identity_ones
 
 #[test]
 fn drift_is_shown_by_refresh_only_and_restored_by_apply() {
-    let emu = Emulator::start(&example_seed());
+    let emu = start();
     let ws = workspace(&emu, &resource("orders", "both", &existing_identity(), &blob_reader()));
     ws.ok(&["apply", "-auto-approve", "-no-color"]);
     let k = emu.kubectl();
@@ -215,7 +222,7 @@ fn drift_is_shown_by_refresh_only_and_restored_by_apply() {
 
 #[test]
 fn a_twenty_first_federated_credential_is_a_plan_error() {
-    let emu = Emulator::start(&example_seed());
+    let emu = start();
     for i in 0..20 {
         let body = json!({"properties": {"issuer": format!("https://issuer.example/{i}"), "subject": "system:serviceaccount:x:y", "audiences": ["api://AzureADTokenExchange"]}});
         let (status, resp) = emu.arm("PUT", &format!("{ORDERS_IDENTITY}/federatedIdentityCredentials/other-{i}?api-version={IDENTITY_API}"), Some(body));
@@ -229,7 +236,7 @@ fn a_twenty_first_federated_credential_is_a_plan_error() {
 
 #[test]
 fn fifteen_pod_identities_share_one_identity_in_one_apply() {
-    let emu = Emulator::start(&example_seed());
+    let emu = start();
     let body = format!(
         r#"
 resource "aksid_pod_identity" "app" {{
@@ -253,7 +260,7 @@ resource "aksid_pod_identity" "app" {{
 
 #[test]
 fn fifty_pod_identities_apply_in_one_run() {
-    let emu = Emulator::start(&example_seed());
+    let emu = start();
     let body = format!(
         r#"
 resource "aksid_pod_identity" "app" {{
@@ -286,7 +293,7 @@ resource "aksid_pod_identity" "app" {{
 
 #[test]
 fn least_privilege_needs_a_justification() {
-    let emu = Emulator::start(&example_seed());
+    let emu = start();
     for (role, scope, at) in [
         ("Owner", STORAGE, "role[0].role"),
         ("Contributor", STORAGE, "role[0].role"),
@@ -306,7 +313,7 @@ fn least_privilege_needs_a_justification() {
 
 #[test]
 fn import_rebuilds_the_state_and_a_matching_config_plans_no_changes() {
-    let emu = Emulator::start(&example_seed());
+    let emu = start();
     let ws = workspace(&emu, &resource("orders", "both", &existing_identity(), &blob_reader()));
     ws.ok(&["apply", "-auto-approve", "-no-color"]);
     ws.ok(&["state", "rm", "aksid_pod_identity.orders"]);
@@ -319,7 +326,7 @@ fn import_rebuilds_the_state_and_a_matching_config_plans_no_changes() {
 
 #[test]
 fn destroy_leaves_objects_other_managers_own() {
-    let emu = Emulator::start(&example_seed());
+    let emu = start();
     let k = emu.kubectl();
     k.apply("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: orders\n  namespace: apps\n  labels:\n    team: payments\n", "helm");
     let ws = workspace(&emu, &resource("orders", "workload_identity", &existing_identity(), ""));
@@ -335,7 +342,7 @@ fn destroy_leaves_objects_other_managers_own() {
 
 #[test]
 fn a_field_another_manager_owns_is_a_conflict_naming_it_unless_forced() {
-    let emu = Emulator::start(&example_seed());
+    let emu = start();
     let k = emu.kubectl();
     k.apply(
         &format!("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: orders\n  namespace: apps\n  annotations:\n    azure.workload.identity/client-id: 00000000-0000-0000-0000-000000000000\n"),
@@ -370,6 +377,8 @@ fn one_identity_federated_to_two_clusters_applies_and_destroys_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let emu = Emulator::start(&two_cluster_seed(dir.path()));
     let second = CLUSTER_ID.replace("aks-spoke", "aks-spoke2");
+    emu.namespace(CLUSTER_ID, "apps");
+    emu.namespace(&second, "apps");
     let body = format!(
         "{}\n{}",
         resource("orders", "workload_identity", &existing_identity(), ""),
@@ -392,7 +401,7 @@ fn one_identity_federated_to_two_clusters_applies_and_destroys_cleanly() {
 
 #[test]
 fn bad_input_is_an_error_on_the_attribute_before_anything_is_written() {
-    let emu = Emulator::start(&example_seed());
+    let emu = start();
     for (body, at, summary) in [
         (resource("orders", "workload_identity", &existing_identity(), "").replace("namespace  = \"apps\"", "namespace  = \"Apps\""), "namespace", "Invalid Kubernetes namespace"),
         (resource("orders", "workload_identity", &existing_identity(), "").replace("name       = \"orders\"", "name       = \"orders_api\""), "name", "Invalid Kubernetes name"),
@@ -416,7 +425,7 @@ fn bad_input_is_an_error_on_the_attribute_before_anything_is_written() {
 
 #[test]
 fn write_kubernetes_objects_false_outputs_manifests_that_kubectl_applies() {
-    let emu = Emulator::start(&example_seed());
+    let emu = start();
     let body = format!(
         "{}\noutput \"manifests\" {{ value = aksid_pod_identity.orders.manifests }}\n",
         resource("orders", "both", &existing_identity(), "write_kubernetes_objects = false")
@@ -444,6 +453,7 @@ fn missing_pod_identity_crds_are_a_plan_error_saying_how_to_install_them() {
     let path = dir.path().join("seed.json");
     std::fs::write(&path, seed.to_string()).unwrap();
     let emu = Emulator::start(&path);
+    emu.namespace(CLUSTER_ID, "apps");
     let ws = workspace(&emu, &resource("orders", "aad_pod_identity", &existing_identity(), ""));
     let text = squash(&ws.fails(&["plan", "-no-color"]));
     assert!(text.contains("AAD Pod Identity is not installed"), "{text}");
@@ -453,7 +463,10 @@ fn missing_pod_identity_crds_are_a_plan_error_saying_how_to_install_them() {
 #[test]
 fn shipped_examples_apply_against_the_emulator() {
     for example in ["pod-identity", "workload-identity-migration"] {
-        let emu = Emulator::start(&example_seed());
+        let emu = start();
+        for ns in ["reports", "orders"] {
+            emu.namespace(CLUSTER_ID, ns);
+        }
         let dir = repo_root().join("examples").join(example);
         let main = std::fs::read_to_string(dir.join("main.tf")).unwrap_or_else(|e| panic!("{example}: {e}"));
         let mut ws = Workspace::new(&terraforms()[0], &main);
@@ -468,8 +481,12 @@ fn shipped_examples_apply_against_the_emulator() {
                 ws.ok(&["apply", "-auto-approve", "-no-color", "-var", &format!("mode={mode}")]);
             }
         }
-        let (code, text) = ws.exit_code(&["plan", "-detailed-exitcode", "-no-color"]);
-        let _ = (code, text);
+        let mut plan = vec!["plan", "-detailed-exitcode", "-no-color"];
+        if example == "workload-identity-migration" {
+            plan.extend(["-var", "mode=workload_identity"]);
+        }
+        let (code, text) = ws.exit_code(&plan);
+        assert_eq!(code, 0, "{example}: a second plan is empty:\n{text}");
         ws.ok(&["destroy", "-auto-approve", "-no-color"]);
     }
 }

@@ -42,6 +42,11 @@ impl Emulator {
         String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).unwrap()).unwrap()
     }
 
+    /// Create a namespace in `cluster` (aksid writes into existing namespaces only).
+    pub fn namespace(&self, cluster: &str, name: &str) {
+        Kubectl::new(&self.kubeconfig(cluster)).apply(&format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n"), "platform");
+    }
+
     pub fn kubectl(&self) -> Kubectl {
         Kubectl::new(&self.kubeconfig(CLUSTER_ID))
     }
@@ -123,7 +128,7 @@ impl Kubectl {
 
 /// The provider block for the emulator, plus the spoke subscription as default.
 pub fn pod_config(emu: &Emulator, body: &str) -> String {
-    format!("{}\n{body}", emu.provider_block())
+    super::matrix::config(emu, body)
 }
 
 pub fn spoke_sub() -> &'static str {

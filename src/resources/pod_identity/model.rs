@@ -163,10 +163,6 @@ impl PodIdentity {
         known(&self.delete_adopted_on_destroy).copied().unwrap_or(false)
     }
 
-    pub fn justification(&self) -> Option<&str> {
-        self.allow_broad_scope.as_ref().and_then(|b| text(&b.justification))
-    }
-
     /// Everything the user wrote that the plan derives from is known.
     pub fn inputs_known(&self) -> bool {
         let strings = [

@@ -80,6 +80,7 @@ pub async fn import(clients: &Clients, id: &str) -> Result<(PodIdentity, Markers
         }
     };
     m.fill_defaults();
+    m.id = s(&m.resource_id());
     let config = PodIdentity::default();
     azure_side::fill_cluster(Some(clients), &mut m, &config, deadline).await?;
     azure_side::plan_identity(Some(clients), &mut m, deadline).await?;

@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::azure::clusters_api::list_user_credential_kubeconfig;
 use super::client::KubeClient;
 use super::error::KubeError;
 use super::settings::{from_kubeconfig_yaml, kubeconfig_from_credential_results, ResolvedKube, SettingsError};
 use crate::azure::arm::{ArmClient, ArmError};
+use crate::azure::clusters_api::list_user_credential_kubeconfig;
 use crate::settings::KubernetesSettings;
 
 /// The cache key of the `kubernetes` block; ARM ids start with '/', so it cannot collide.

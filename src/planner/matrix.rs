@@ -179,10 +179,7 @@ pub(super) struct Builder {
 pub fn expand(intent: &ClusterIntent) -> Result<Expansion, Vec<Finding>> {
     use IdentityKind::{ControlPlane, Kubelet};
     let mut b = Builder::new(
-        vec![
-            (ControlPlane, intent.control_plane_principal_id.clone()),
-            (Kubelet, intent.kubelet_principal_id.clone()),
-        ],
+        vec![(ControlPlane, intent.control_plane_principal_id.clone()), (Kubelet, intent.kubelet_principal_id.clone())],
         intent.allow_broad_scope.clone(),
     );
 

@@ -419,7 +419,9 @@ fn data_owner_power(guid: &str) -> Option<&'static str> {
         "b7e6dc6d-f1e8-4753-8033-0f276bb0955b" => {
             Some("read, write and delete every blob and set its POSIX access control lists and owner")
         }
-        "090c5cfd-751d-490a-894a-3ce6f1109419" => Some("send, receive and manage every queue, topic and its access rules"),
+        "090c5cfd-751d-490a-894a-3ce6f1109419" => {
+            Some("send, receive and manage every queue, topic and its access rules")
+        }
         "f526a384-b230-433a-b45c-95f59c4a2dec" => Some("send, receive and manage every event hub and its access rules"),
         _ => None,
     }

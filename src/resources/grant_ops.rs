@@ -250,7 +250,12 @@ fn grant_actual(g: &Grant, r: &Recorded) -> ActualAssignment {
 
 /// The recorded grants that still exist unchanged (refresh): one list per principal and
 /// subscription, one GET for each grant outside any subscription.
-pub async fn read(clients: &Clients, grants: Vec<Grant>, parallel: usize, deadline: Instant) -> Result<Vec<Grant>, Diagnostics> {
+pub async fn read(
+    clients: &Clients,
+    grants: Vec<Grant>,
+    parallel: usize,
+    deadline: Instant,
+) -> Result<Vec<Grant>, Diagnostics> {
     let pairs = pairs(grants.iter().filter_map(|g| Some((g.scope.as_str(), g.principal_id.known()?.as_str()))));
     let listed = executor::list_existing(&clients.arm, pairs, deadline, parallel)
         .await

@@ -25,7 +25,8 @@ pub const IDENTITY_API: &str = "2023-01-31";
 impl Emulator {
     /// The federated credentials of an identity, by name.
     pub fn credentials(&self, identity: &str) -> Vec<Json> {
-        let (status, body) = self.arm("GET", &format!("{identity}/federatedIdentityCredentials?api-version={IDENTITY_API}"), None);
+        let (status, body) =
+            self.arm("GET", &format!("{identity}/federatedIdentityCredentials?api-version={IDENTITY_API}"), None);
         assert_eq!(status, 200, "{body}");
         body["value"].as_array().cloned().unwrap_or_default()
     }
@@ -36,7 +37,8 @@ impl Emulator {
 
     /// The kubeconfig `az aks get-credentials` would write for `cluster`.
     pub fn kubeconfig(&self, cluster: &str) -> String {
-        let (status, body) = self.arm("POST", &format!("{cluster}/listClusterUserCredential?api-version=2025-01-01"), None);
+        let (status, body) =
+            self.arm("POST", &format!("{cluster}/listClusterUserCredential?api-version=2025-01-01"), None);
         assert_eq!(status, 200, "{body}");
         let b64 = body["kubeconfigs"][0]["value"].as_str().expect("kubeconfig value");
         String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).unwrap()).unwrap()
@@ -44,7 +46,8 @@ impl Emulator {
 
     /// Create a namespace in `cluster` (aksid writes into existing namespaces only).
     pub fn namespace(&self, cluster: &str, name: &str) {
-        Kubectl::new(&self.kubeconfig(cluster)).apply(&format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n"), "platform");
+        Kubectl::new(&self.kubeconfig(cluster))
+            .apply(&format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n"), "platform");
     }
 
     pub fn kubectl(&self) -> Kubectl {
@@ -62,7 +65,10 @@ impl Emulator {
             .filter(|p| p["principalId"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(principal)))
             .map(|p| {
                 let role = p["roleDefinitionId"].as_str().unwrap_or_default();
-                (role.rsplit('/').next().unwrap_or_default().to_lowercase(), p["scope"].as_str().unwrap_or_default().to_lowercase())
+                (
+                    role.rsplit('/').next().unwrap_or_default().to_lowercase(),
+                    p["scope"].as_str().unwrap_or_default().to_lowercase(),
+                )
             })
             .collect();
         out.sort();

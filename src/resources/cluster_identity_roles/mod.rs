@@ -241,7 +241,8 @@ async fn destroy(clients: &Clients, prior: &Value, markers: &mut Markers) -> Res
     let mut m: ClusterRoles = decode(prior)?;
     let deadline = Instant::now() + common::timeout_of(&m.timeouts, "delete");
     let grants = known(&m.assignments).cloned().unwrap_or_default();
-    let (left, diags) = grant_ops::remove(clients, grants, markers, m.delete_adopted(), parallelism(&m), deadline).await;
+    let (left, diags) =
+        grant_ops::remove(clients, grants, markers, m.delete_adopted(), parallelism(&m), deadline).await;
     if left.is_empty() {
         return Ok((Value::Null, diags));
     }

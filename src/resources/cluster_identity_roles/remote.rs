@@ -72,4 +72,3 @@ pub async fn with_custom_roles_resolved(
     }
     Ok(out)
 }
-

@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use super::model::{credential_name, known, text, Credential, PodIdentity, CREATED_BY_TAG};
 use crate::azure::arm::ArmError;
-use crate::azure::identities::{self, UserAssignedIdentity};
 use crate::azure::cluster;
+use crate::azure::identities::{self, UserAssignedIdentity};
 use crate::clients::Clients;
 use crate::framework::{AttributePath, Diagnostic, Diagnostics};
 use crate::known::Known;
@@ -104,7 +104,11 @@ fn created_by_us(m: &PodIdentity, i: &UserAssignedIdentity) -> bool {
 
 /// At plan: the identity's ids when it exists. An `identity` block naming an identity that
 /// exists and that this resource did not create is an error (it would be deleted on destroy).
-pub async fn plan_identity(clients: Option<&Clients>, m: &mut PodIdentity, deadline: Instant) -> Result<(), Diagnostics> {
+pub async fn plan_identity(
+    clients: Option<&Clients>,
+    m: &mut PodIdentity,
+    deadline: Instant,
+) -> Result<(), Diagnostics> {
     let unknown = |m: &mut PodIdentity| {
         for a in [&mut m.client_id, &mut m.principal_id, &mut m.tenant_id] {
             *a = Some(Known::Unknown);
@@ -175,7 +179,9 @@ pub async fn ensure_identity(clients: &Clients, m: &mut PodIdentity, deadline: I
 pub async fn delete_identity(clients: &Clients, m: &PodIdentity, deadline: Instant) -> Result<(), Diagnostics> {
     let Some(id) = text(&m.identity_id).filter(|_| m.identity.is_some()) else { return Ok(()) };
     match identities::get_identity(&clients.arm, id, deadline).await {
-        Ok(Some(i)) if created_by_us(m, &i) => identities::delete_identity(&clients.arm, id, deadline).await.map(|_| ()),
+        Ok(Some(i)) if created_by_us(m, &i) => {
+            identities::delete_identity(&clients.arm, id, deadline).await.map(|_| ())
+        }
         Ok(_) => Ok(()),
         Err(e) => Err(e),
     }
@@ -204,7 +210,12 @@ pub fn desired_credential(m: &PodIdentity) -> Option<Known<Credential>> {
 
 /// At plan: a new credential on an identity that already has Azure's maximum is an error now,
 /// not a failed apply.
-pub async fn check_credential_room(clients: &Clients, m: &PodIdentity, wanted: &Credential, deadline: Instant) -> Result<(), Diagnostics> {
+pub async fn check_credential_room(
+    clients: &Clients,
+    m: &PodIdentity,
+    wanted: &Credential,
+    deadline: Instant,
+) -> Result<(), Diagnostics> {
     let Some(identity_id) = text(&m.identity_id).filter(|_| known(&m.principal_id).is_some()) else { return Ok(()) };
     let existing = identities::list_credentials(&clients.arm, identity_id, deadline)
         .await
@@ -226,9 +237,15 @@ pub async fn check_credential_room(clients: &Clients, m: &PodIdentity, wanted: &
 }
 
 /// Write the credential (serialised per identity in the ARM client).
-pub async fn put_credential(clients: &Clients, m: &PodIdentity, c: &Credential, deadline: Instant) -> Result<Credential, ArmError> {
+pub async fn put_credential(
+    clients: &Clients,
+    m: &PodIdentity,
+    c: &Credential,
+    deadline: Instant,
+) -> Result<Credential, ArmError> {
     let identity_id = text(&m.identity_id).unwrap_or_default();
-    identities::put_credential(&clients.arm, identity_id, &c.name, &c.issuer, &c.subject, &c.audiences, deadline).await?;
+    identities::put_credential(&clients.arm, identity_id, &c.name, &c.issuer, &c.subject, &c.audiences, deadline)
+        .await?;
     Ok(c.clone())
 }
 
@@ -239,7 +256,11 @@ pub async fn delete_credential(clients: &Clients, c: &Credential, deadline: Inst
 }
 
 /// The recorded credential as Azure has it now (`None` when deleted).
-pub async fn read_credential(clients: &Clients, c: &Credential, deadline: Instant) -> Result<Option<Credential>, ArmError> {
+pub async fn read_credential(
+    clients: &Clients,
+    c: &Credential,
+    deadline: Instant,
+) -> Result<Option<Credential>, ArmError> {
     let identity_id = c.id.rsplit_once("/federatedIdentityCredentials/").map_or("", |(i, _)| i);
     let found = identities::get_credential(&clients.arm, identity_id, &c.name, deadline).await?;
     Ok(found.map(|f| Credential { issuer: f.issuer, subject: f.subject, audiences: f.audiences, ..c.clone() }))

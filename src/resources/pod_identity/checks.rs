@@ -27,26 +27,45 @@ pub fn check(m: &PodIdentity, raw: &Value, d: &mut Diagnostics) {
     check_ids(m, d);
     if let Some(aud) = known(&m.audiences) {
         if aud.is_empty() || aud.iter().any(|a| a.known().is_some_and(|s| s.trim().is_empty())) {
-            d.error_at(at("audiences"), "Invalid audiences", "Give at least one non-empty audience (usually \"api://AzureADTokenExchange\").");
+            d.error_at(
+                at("audiences"),
+                "Invalid audiences",
+                "Give at least one non-empty audience (usually \"api://AzureADTokenExchange\").",
+            );
         }
     }
     if let Some(url) = text(&m.oidc_issuer_url) {
         if !url.starts_with("https://") {
-            d.error_at(at("oidc_issuer_url"), "Invalid OIDC issuer URL", format!("{url:?} is not an https URL; copy the cluster's oidc_issuer_url exactly."));
+            d.error_at(
+                at("oidc_issuer_url"),
+                "Invalid OIDC issuer URL",
+                format!("{url:?} is not an https URL; copy the cluster's oidc_issuer_url exactly."),
+            );
         }
     }
     if let Some(p) = text(&m.kubelet_principal_id) {
         if !crate::domain::is_guid(p) {
-            d.error_at(at("kubelet_principal_id"), "Invalid principal id", format!("{p:?} is not an object id (a GUID)."));
+            d.error_at(
+                at("kubelet_principal_id"),
+                "Invalid principal id",
+                format!("{p:?} is not an object id (a GUID)."),
+            );
         }
     }
 }
 
 fn check_names(m: &PodIdentity, d: &mut Diagnostics) {
-    let rule = "lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters";
-    for (attr, value) in [("name", &m.name), ("binding_name", &m.binding_name), ("service_account_name", &m.service_account_name)] {
+    let rule =
+        "lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters";
+    for (attr, value) in
+        [("name", &m.name), ("binding_name", &m.binding_name), ("service_account_name", &m.service_account_name)]
+    {
         if let Some(v) = text(value).filter(|v| !is_valid_name(v)) {
-            d.error_at(at(attr), format!("Invalid Kubernetes name in {attr}"), format!("{v:?} is not an RFC 1123 subdomain ({rule})."));
+            d.error_at(
+                at(attr),
+                format!("Invalid Kubernetes name in {attr}"),
+                format!("{v:?} is not an RFC 1123 subdomain ({rule})."),
+            );
         }
     }
     if let Some(ns) = text(&m.namespace).filter(|v| !is_valid_namespace(v)) {
@@ -73,7 +92,11 @@ fn check_mode(m: &PodIdentity, d: &mut Diagnostics) {
             .min_by_key(|candidate| strsim::levenshtein(&raw.to_ascii_lowercase(), candidate))
             .map(|c| format!("Did you mean {c:?}? "))
             .unwrap_or_default();
-        return d.error_at(at("mode"), "Invalid mode", format!("{raw:?} is not a mode. {hint}Use one of: {}.", MODES.join(", ")));
+        return d.error_at(
+            at("mode"),
+            "Invalid mode",
+            format!("{raw:?} is not a mode. {hint}Use one of: {}.", MODES.join(", ")),
+        );
     };
     let from_cluster = m.cluster_id.is_some();
     if mode.pod_identity() && !from_cluster && m.kubelet_principal_id.is_none() {

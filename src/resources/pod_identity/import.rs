@@ -32,9 +32,16 @@ fn invalid(id: &str) -> Diagnostics {
 /// `(cluster_id, namespace, name)`.
 pub fn parse_id(id: &str) -> Result<(String, String, String), Diagnostics> {
     let mut parts = id.trim_end_matches('/').rsplitn(3, '/');
-    let (Some(name), Some(ns), Some(cluster)) = (parts.next(), parts.next(), parts.next()) else { return Err(invalid(id)) };
+    let (Some(name), Some(ns), Some(cluster)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid(id));
+    };
     let mut d = Diagnostics::new();
-    crate::resources::assignments::check_id(cluster, crate::framework::AttributePath::root(), Some(super::checks::CLUSTER_TYPE), &mut d);
+    crate::resources::assignments::check_id(
+        cluster,
+        crate::framework::AttributePath::root(),
+        Some(super::checks::CLUSTER_TYPE),
+        &mut d,
+    );
     if d.has_errors() || name.is_empty() || ns.is_empty() {
         return Err(invalid(id));
     }
@@ -68,7 +75,7 @@ pub async fn import(clients: &Clients, id: &str) -> Result<(PodIdentity, Markers
         }
     };
     m.mode = s(mode);
-    m.selector = binding.as_ref().and_then(|b| b.data["spec"]["selector"].as_str()).and_then(|v| s(v));
+    m.selector = binding.as_ref().and_then(|b| b.data["spec"]["selector"].as_str()).and_then(s);
     m.identity_id = match azure_identity.as_ref().and_then(|a| a.data["spec"]["resourceID"].as_str()) {
         Some(rid) => s(rid),
         None => {
@@ -97,7 +104,12 @@ pub async fn import(clients: &Clients, id: &str) -> Result<(PodIdentity, Markers
 }
 
 /// The identity whose client id the ServiceAccount names, searched in the cluster's subscription.
-async fn identity_by_client_id(clients: &Clients, cluster_id: &str, client_id: &str, deadline: Instant) -> Result<String, Diagnostics> {
+async fn identity_by_client_id(
+    clients: &Clients,
+    cluster_id: &str,
+    client_id: &str,
+    deadline: Instant,
+) -> Result<String, Diagnostics> {
     let sub = crate::executor::subscription_of(cluster_id).unwrap_or_default();
     let all = identities::list_identities(&clients.arm, &sub, deadline)
         .await

@@ -56,7 +56,9 @@ fn record(obj: &DynamicObject) -> KubeObject {
 /// `metadata.annotations.<key>` and `spec.<field>`.
 fn flatten(obj: &DynamicObject) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for (prefix, map) in [("metadata.labels", &obj.metadata.labels), ("metadata.annotations", &obj.metadata.annotations)] {
+    for (prefix, map) in
+        [("metadata.labels", &obj.metadata.labels), ("metadata.annotations", &obj.metadata.annotations)]
+    {
         for (k, v) in map.iter().flatten() {
             out.insert(format!("{prefix}.{k}"), v.clone());
         }
@@ -107,10 +109,15 @@ pub async fn write(
         match kube.apply(&d.object, force).await {
             Ok(_) => written.push(d.record.clone()),
             Err(KubeError::ApplyConflict { object, conflicts }) if prior.iter().any(|p| same_object(p, &d.record)) => {
-                kube.apply(&d.object, true).await.map_err(|e| (written.clone(), kube_diag("Cannot write a Kubernetes object", &e)))?;
+                kube.apply(&d.object, true)
+                    .await
+                    .map_err(|e| (written.clone(), kube_diag("Cannot write a Kubernetes object", &e)))?;
                 diags.push(Diagnostic::warning(
                     "Restored Kubernetes fields changed outside Terraform",
-                    format!("{object}: {} changed fields this resource manages; they were set back.", crate::kube::conflict::describe(&conflicts)),
+                    format!(
+                        "{object}: {} changed fields this resource manages; they were set back.",
+                        crate::kube::conflict::describe(&conflicts)
+                    ),
                 ));
                 written.push(d.record.clone());
             }
@@ -176,7 +183,8 @@ pub fn unwanted(prior: &[KubeObject], wanted: &[KubeObject]) -> Vec<KubeObject> 
 /// The objects as multi-document YAML.
 pub fn manifests(desired: &[Desired]) -> Result<String, Diagnostics> {
     let objects: Vec<DynamicObject> = desired.iter().map(|d| d.object.clone()).collect();
-    crate::kube::yaml::render(&objects).map_err(|e| Diagnostic::error("Cannot render the manifests", e.to_string()).into())
+    crate::kube::yaml::render(&objects)
+        .map_err(|e| Diagnostic::error("Cannot render the manifests", e.to_string()).into())
 }
 
 #[cfg(test)]
@@ -201,7 +209,8 @@ mod tests {
 
     #[test]
     fn the_mode_decides_the_objects_and_the_service_account_comes_first() {
-        let kinds = |mode: &str| desired(&model(mode)).unwrap().iter().map(|d| d.record.kind.clone()).collect::<Vec<_>>();
+        let kinds =
+            |mode: &str| desired(&model(mode)).unwrap().iter().map(|d| d.record.kind.clone()).collect::<Vec<_>>();
         assert_eq!(kinds("workload_identity"), ["ServiceAccount"]);
         assert_eq!(kinds("aad_pod_identity"), ["AzureIdentity", "AzureIdentityBinding"]);
         assert_eq!(kinds("both"), ["ServiceAccount", "AzureIdentity", "AzureIdentityBinding"]);
@@ -211,7 +220,10 @@ mod tests {
     fn recorded_fields_are_the_ones_set() {
         let d = desired(&model("both")).unwrap();
         let sa = &d[0].record.fields;
-        assert_eq!(sa["metadata.annotations.azure.workload.identity/client-id"], "f57ba24e-fdd9-4be7-8a91-6a17a3d663a7");
+        assert_eq!(
+            sa["metadata.annotations.azure.workload.identity/client-id"],
+            "f57ba24e-fdd9-4be7-8a91-6a17a3d663a7"
+        );
         assert_eq!(sa["metadata.labels.app.kubernetes.io/managed-by"], FIELD_MANAGER);
         let binding = &d[2].record;
         assert_eq!((binding.name.as_str(), binding.fields["spec.selector"].as_str()), ("orders-binding", "orders"));

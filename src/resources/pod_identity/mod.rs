@@ -10,9 +10,9 @@
 mod azure_side;
 mod checks;
 mod import;
+mod kube_side;
 mod model;
 mod schema;
-mod kube_side;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -75,7 +75,8 @@ impl Resource for PodIdentityResource {
         let offline = m.roles().iter().all(|r| text(&r.role).is_none_or(common::offline_role));
         if offline {
             let mut intent = m.intent();
-            intent.identity_id = m.identity_id.clone().and_then(Known::into_option).map_or(Known::Unknown, Known::Known);
+            intent.identity_id =
+                m.identity_id.clone().and_then(Known::into_option).map_or(Known::Unknown, Known::Known);
             if let Err(f) = app::expand(&intent) {
                 d.extend(common::findings_to_diagnostics(&f));
             }
@@ -179,7 +180,11 @@ async fn plan(clients: Option<&Clients>, req: &PlanRequest, diags: &mut Diagnost
 }
 
 /// The expansion with custom role names resolved through ARM (the planner knows built-ins).
-async fn expansion(clients: Option<&Clients>, m: &PodIdentity, deadline: Instant) -> Result<crate::planner::Expansion, Diagnostics> {
+async fn expansion(
+    clients: Option<&Clients>,
+    m: &PodIdentity,
+    deadline: Instant,
+) -> Result<crate::planner::Expansion, Diagnostics> {
     let mut intent = m.intent();
     for (i, r) in intent.roles.iter_mut().enumerate() {
         if r.role.is_empty() || common::offline_role(&r.role) {
@@ -208,7 +213,8 @@ async fn plan_grants(
     let recorded = prior.map(PodIdentity::recorded).unwrap_or_default();
     let prior_grants = prior.map(PodIdentity::grants).unwrap_or_default();
     let grants =
-        grant_ops::plan(clients, &expansion.assignments, &recorded, &prior_grants, PARALLEL_WRITES, deadline, diags).await?;
+        grant_ops::plan(clients, &expansion.assignments, &recorded, &prior_grants, PARALLEL_WRITES, deadline, diags)
+            .await?;
     m.assignments = Some(Known::Known(grants));
     Ok(())
 }
@@ -243,14 +249,21 @@ async fn plan_kubernetes(clients: Option<&Clients>, m: &mut PodIdentity, deadlin
     let cluster_known = !matches!(m.cluster_id, Some(Known::Unknown));
     if let (Some(clients), true, true) = (clients, m.mode().is_some_and(|md| md.pod_identity()), cluster_known) {
         let kube = kube_client(clients, m, deadline).await?;
-        kube.require_pod_identity_crds()
-            .await
-            .map_err(|e| Diagnostics::from(Diagnostic::error("AAD Pod Identity is not installed", e.to_string()).at(crate::framework::AttributePath::attr("mode"))))?;
+        kube.require_pod_identity_crds().await.map_err(|e| {
+            Diagnostics::from(
+                Diagnostic::error("AAD Pod Identity is not installed", e.to_string())
+                    .at(crate::framework::AttributePath::attr("mode")),
+            )
+        })?;
     }
     Ok(())
 }
 
-async fn apply(clients: &Clients, req: &ApplyRequest, markers: &mut Markers) -> Result<(Value, Diagnostics), Diagnostics> {
+async fn apply(
+    clients: &Clients,
+    req: &ApplyRequest,
+    markers: &mut Markers,
+) -> Result<(Value, Diagnostics), Diagnostics> {
     let config: PodIdentity = decode(&req.config)?;
     let mut m: PodIdentity = decode(&req.planned_state)?;
     let prior: PodIdentity = if req.prior_state.is_null() { PodIdentity::default() } else { decode(&req.prior_state)? };
@@ -272,10 +285,16 @@ async fn apply(clients: &Clients, req: &ApplyRequest, markers: &mut Markers) -> 
     if let Some(Known::Known(c)) = azure_side::desired_credential(&m) {
         match azure_side::put_credential(clients, &m, &c, deadline).await {
             Ok(c) => m.federated_credential = Some(Known::Known(c)),
-            Err(e) => return Ok((to_value(&m)?, azure_side::arm(&e, "Cannot write the federated identity credential"))),
+            Err(e) => {
+                return Ok((to_value(&m)?, azure_side::arm(&e, "Cannot write the federated identity credential")))
+            }
         }
     }
-    let kube = if m.writes_objects() || !prior.objects().is_empty() { Some(kube_client(clients, &m, deadline).await?) } else { None };
+    let kube = if m.writes_objects() || !prior.objects().is_empty() {
+        Some(kube_client(clients, &m, deadline).await?)
+    } else {
+        None
+    };
     if let (Some(kube), true) = (&kube, m.writes_objects()) {
         let written = kube_side::write(kube, &desired, &prior.objects(), m.force(), &mut diags).await;
         let (objects, failed) = match written {
@@ -294,7 +313,16 @@ async fn apply(clients: &Clients, req: &ApplyRequest, markers: &mut Markers) -> 
     if diags.has_errors() {
         return Ok((to_value(&m)?, diags));
     }
-    remove_unwanted(clients, kube.as_deref(), &mut m, &prior, desired.iter().map(|d| d.record.clone()).collect(), deadline, &mut diags).await;
+    remove_unwanted(
+        clients,
+        kube.as_deref(),
+        &mut m,
+        &prior,
+        desired.iter().map(|d| d.record.clone()).collect(),
+        deadline,
+        &mut diags,
+    )
+    .await;
     Ok((to_value(&m)?, diags))
 }
 
@@ -341,7 +369,11 @@ async fn remove_unwanted(
     if let (Some(kube), false, true) = (kube, unwanted.is_empty(), m.writes_objects()) {
         let (kept, d) = kube_side::remove(kube, unwanted).await;
         diags.extend(d);
-        let mut all = m.objects().into_iter().filter(|o| wanted.iter().any(|w| w.kind == o.kind && w.name == o.name && w.namespace == o.namespace)).collect::<Vec<_>>();
+        let mut all = m
+            .objects()
+            .into_iter()
+            .filter(|o| wanted.iter().any(|w| w.kind == o.kind && w.name == o.name && w.namespace == o.namespace))
+            .collect::<Vec<_>>();
         all.extend(kept);
         m.kubernetes_objects = Some(Known::Known(all));
     } else if !m.writes_objects() && !prior.objects().is_empty() {
@@ -376,7 +408,8 @@ async fn destroy(clients: &Clients, prior: &Value, markers: &mut Markers) -> Res
             Err(e) => diags.extend(azure_side::arm(&e, "Cannot delete the federated identity credential")),
         }
     }
-    let (left, d) = grant_ops::remove(clients, m.grants(), markers, m.delete_adopted(), PARALLEL_WRITES, deadline).await;
+    let (left, d) =
+        grant_ops::remove(clients, m.grants(), markers, m.delete_adopted(), PARALLEL_WRITES, deadline).await;
     diags.extend(d);
     markers.retain(&left.iter().filter_map(|g| g.id.known().cloned()).collect::<Vec<_>>());
     m.assignments = Some(Known::Known(left));

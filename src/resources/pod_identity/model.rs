@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::resources::assignments::BroadScope;
 use crate::known::Known;
 use crate::planner::app::{AppIntent, AppRole};
 use crate::planner::{Recorded, SourcePath};
+pub use crate::resources::assignments::BroadScope;
 use crate::resources::assignments::{Attr, Timeouts};
 use crate::resources::grants::Grant;
 
@@ -175,10 +175,16 @@ impl PodIdentity {
             &self.service_account_name,
         ];
         let identity_known = self.identity.as_ref().is_none_or(|i| {
-            !is_unknown(&i.name) && !is_unknown(&i.resource_group_id) && !is_unknown(&i.location) && known_map(&i.tags).is_some()
+            !is_unknown(&i.name)
+                && !is_unknown(&i.resource_group_id)
+                && !is_unknown(&i.location)
+                && known_map(&i.tags).is_some()
         });
         let roles_known = !is_unknown(&self.role)
-            && self.roles().iter().all(|r| !is_unknown(&r.role) && !is_unknown(&r.scope) && !is_unknown(&r.description));
+            && self
+                .roles()
+                .iter()
+                .all(|r| !is_unknown(&r.role) && !is_unknown(&r.scope) && !is_unknown(&r.description));
         strings.iter().all(|a| !is_unknown(a))
             && identity_known
             && roles_known
@@ -273,7 +279,10 @@ impl PodIdentity {
                 })
                 .collect(),
             aad_pod_identity: self.mode().is_some_and(Mode::pod_identity),
-            allow_broad_scope: self.allow_broad_scope.as_ref().map(|b| text(&b.justification).unwrap_or_default().to_string()),
+            allow_broad_scope: self
+                .allow_broad_scope
+                .as_ref()
+                .map(|b| text(&b.justification).unwrap_or_default().to_string()),
         }
     }
 
@@ -308,8 +317,11 @@ impl NewIdentity {
 /// Azure's rules (3–120 characters: letters, digits, `-`, `_`; starting with a letter or digit).
 pub fn credential_name(namespace: &str, service_account: &str, issuer: &str) -> String {
     let hash = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, issuer.as_bytes()).simple().to_string();
-    let base: String =
-        format!("{namespace}-{service_account}").chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).take(100).collect();
+    let base: String = format!("{namespace}-{service_account}")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(100)
+        .collect();
     format!("{base}-{}", &hash[..8])
 }
 

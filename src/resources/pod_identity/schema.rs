@@ -40,8 +40,16 @@ fn role_block() -> NestedBlock {
         "role",
         Nesting::List,
         Block::new("A role the application identity holds, reviewed by the least-privilege policy.")
-            .attribute(Attribute::required("role", Type::String, "Role name (e.g. `Storage Blob Data Reader`), GUID or role definition id."))
-            .attribute(Attribute::required("scope", Type::String, "ARM id of the scope: the one resource the application uses."))
+            .attribute(Attribute::required(
+                "role",
+                Type::String,
+                "Role name (e.g. `Storage Blob Data Reader`), GUID or role definition id.",
+            ))
+            .attribute(Attribute::required(
+                "scope",
+                Type::String,
+                "ARM id of the scope: the one resource the application uses.",
+            ))
             .attribute(Attribute::optional("description", Type::String, "Written into the assignment.")),
     )
 }

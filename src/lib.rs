@@ -13,6 +13,7 @@ pub mod framework;
 pub mod functions;
 pub mod known;
 pub mod kube;
+pub mod locks;
 pub mod logging;
 pub mod planner;
 pub mod plugin;

@@ -306,9 +306,27 @@ resource "aksid_pod_identity" "app" {{
     let text = ws.ok(&["apply", "-auto-approve", "-no-color"]);
     assert!(!text.contains("ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity"), "{text}");
     assert_eq!(emu.credentials(ORDERS_IDENTITY).len(), 15);
+    let kubelet_mio = (MIO.to_string(), ORDERS_IDENTITY.to_lowercase());
+    assert!(emu.assignments_of(KUBELET).contains(&kubelet_mio));
     plan_is_empty(&ws);
-    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    // Removing the pod identities one at a time, from the first (which created the shared
+    // grant): the kubelet keeps Managed Identity Operator while any other still uses it.
+    for remaining in (0..15).rev() {
+        ws.write(
+            "main.tf",
+            &pod_config(&emu, &body.replace("count       = 15", &format!("count       = {remaining}"))),
+        );
+        ws.ok(&["apply", "-auto-approve", "-no-color"]);
+        let held = emu.assignments_of(KUBELET).contains(&kubelet_mio);
+        assert_eq!(held, remaining > 0, "with {remaining} pod identities left");
+        if remaining == 12 {
+            break;
+        }
+    }
+    let text = ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    let text = text[text.find("Destroy complete").or(text.find("Warning")).unwrap_or(0)..].to_string();
     assert!(emu.credentials(ORDERS_IDENTITY).is_empty());
+    assert!(!emu.assignments_of(KUBELET).contains(&kubelet_mio), "the last user removes the shared grant: {text}");
 }
 
 #[test]

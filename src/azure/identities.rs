@@ -8,8 +8,10 @@
 //! in parallel), and the 409 that another process may still cause is retried with backoff
 //! until the caller's deadline.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::locks::KeyedLocks;
 use std::time::Instant;
 
 use reqwest::Method;
@@ -246,18 +248,9 @@ pub async fn delete_credential(
 }
 
 /// The write lock of each identity (by id key), held while one of its credentials is written.
-/// Entries are weak so that the map only holds identities with a write in progress.
 fn write_lock(identity_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-    static LOCKS: OnceLock<Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>> = OnceLock::new();
-    let mut locks = LOCKS.get_or_init(Default::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let key = id_key(identity_id);
-    if let Some(lock) = locks.get(&key).and_then(Weak::upgrade) {
-        return lock;
-    }
-    locks.retain(|_, w| w.strong_count() > 0);
-    let lock = Arc::new(tokio::sync::Mutex::new(()));
-    locks.insert(key, Arc::downgrade(&lock));
-    lock
+    static LOCKS: KeyedLocks = KeyedLocks::new();
+    LOCKS.get(&id_key(identity_id))
 }
 
 /// One credential write under the identity's lock; the concurrency 409 (another process

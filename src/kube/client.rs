@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use ::kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use ::kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use ::kube::Client;
 
 use super::error::{chain, Context, KubeError};
@@ -103,6 +103,14 @@ impl KubeClient {
             }
         };
         self.call("delete", (kind, ns, name), fut).await
+    }
+
+    /// Every object of `kind` in every namespace (e.g. who else binds an identity).
+    pub async fn list_all(&self, kind: ObjectKind) -> Result<Vec<DynamicObject>, KubeError> {
+        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &kind.api_resource());
+        let operation = format!("list {} in all namespaces", kind.plural());
+        let fut = async move { api.list(&ListParams::default()).await.map(|l| l.items) };
+        self.bounded(operation.clone(), operation, fut).await
     }
 
     /// Whether the cluster serves AAD Pod Identity's `azureidentities` and

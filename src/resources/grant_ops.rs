@@ -181,20 +181,19 @@ pub async fn plan(
     Ok(grants)
 }
 
-/// Carry out the plan: keep, adopt or create each desired grant (in `desired`'s order), then
-/// remove the recorded grants no longer wanted by the ownership rule. `prior` is what state
-/// recorded and its grants. Returns the grants state must hold and the diagnostics.
-#[allow(clippy::too_many_arguments)]
+/// Carry out the plan: keep, adopt or create each desired grant (in `desired`'s order).
+/// `prior` is what state recorded and its grants. Returns the grants state must hold, the
+/// recorded grants no longer wanted (for the caller to remove, see [`remove`]) and the
+/// diagnostics.
 pub async fn apply(
     clients: &Clients,
     desired: &[DesiredAssignment],
     planned: &[Grant],
     prior: (&[Recorded], &[Grant]),
     markers: &mut Markers,
-    delete_adopted: bool,
     parallel: usize,
     deadline: Instant,
-) -> (Vec<Grant>, Diagnostics) {
+) -> (Vec<Grant>, Vec<Grant>, Diagnostics) {
     let (recorded, prior_grants) = prior;
     // What the plan promised, completed now that all is known.
     let adopted: Vec<ActualAssignment> = planned
@@ -220,20 +219,14 @@ pub async fn apply(
     // In the order the plan showed them (the expansion's order).
     let mut by_key: HashMap<String, Grant> = result.drain(..).map(|g| (g.key.clone(), g)).collect();
     result.extend(desired.iter().filter_map(|d| by_key.remove(&d.key)));
-    let mut diags = common::group_failures("create", failures);
+    let diags = common::group_failures("create", failures);
     // Grants recorded before and no longer wanted.
     let unwanted: Vec<Grant> = decided
         .unwanted
         .iter()
         .filter_map(|i| prior_grants.iter().find(|g| g.key == recorded[*i].key).cloned())
         .collect();
-    if !unwanted.is_empty() {
-        let (kept, d) = remove(clients, unwanted, markers, delete_adopted, parallel, deadline).await;
-        diags.extend(d);
-        result.extend(kept);
-    }
-    markers.retain(&result.iter().filter_map(|g| g.id.known().cloned()).collect::<Vec<_>>());
-    (result, diags)
+    (result, unwanted, diags)
 }
 
 /// A planned adopted grant as the assignment it names.

@@ -222,17 +222,23 @@ async fn apply(
     let expansion = expand(&remote::with_custom_roles_resolved(Some(clients), &m, deadline).await?)?;
     let planned: Vec<Grant> = known(&m.assignments).cloned().unwrap_or_default();
     let prior_grants = known(&prior.assignments).cloned().unwrap_or_default();
-    let (result, diags) = grant_ops::apply(
+    let parallel = parallelism(&m);
+    let (mut result, unwanted, mut diags) = grant_ops::apply(
         clients,
         &expansion.assignments,
         &planned,
         (&prior.recorded(), &prior_grants),
         markers,
-        m.delete_adopted(),
-        parallelism(&m),
+        parallel,
         deadline,
     )
     .await;
+    if !unwanted.is_empty() {
+        let (kept, d) = grant_ops::remove(clients, unwanted, markers, m.delete_adopted(), parallel, deadline).await;
+        diags.extend(d);
+        result.extend(kept);
+    }
+    markers.retain(&result.iter().filter_map(|g| g.id.known().cloned()).collect::<Vec<_>>());
     m.assignments = Some(Known::Known(result));
     Ok((to_value(&m)?, diags))
 }

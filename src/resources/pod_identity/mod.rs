@@ -13,6 +13,7 @@ mod import;
 mod kube_side;
 mod model;
 mod schema;
+mod sharing;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,6 +33,7 @@ use crate::kube::KubeClient;
 use crate::planner::app;
 use crate::resources::assignments as common;
 use crate::resources::grant_ops;
+use crate::resources::grants::Grant;
 use crate::resources::ownership::{apply_response, read_response, Markers};
 
 const PARALLEL_WRITES: usize = 4;
@@ -309,48 +311,55 @@ async fn apply(
             return Ok((to_value(&m)?, diags));
         }
     }
-    apply_grants(clients, &mut m, &prior, planned_grants, markers, deadline, &mut diags).await?;
+    let unwanted_grants = apply_grants(clients, &mut m, &prior, planned_grants, markers, deadline, &mut diags).await?;
     if diags.has_errors() {
+        let mut all = m.grants();
+        all.extend(unwanted_grants);
+        m.assignments = Some(Known::Known(all));
         return Ok((to_value(&m)?, diags));
     }
-    remove_unwanted(
-        clients,
-        kube.as_deref(),
-        &mut m,
-        &prior,
-        desired.iter().map(|d| d.record.clone()).collect(),
-        deadline,
-        &mut diags,
-    )
-    .await;
+    let wanted = desired.iter().map(|d| d.record.clone()).collect();
+    remove_unwanted(clients, kube.as_deref(), &mut m, &prior, wanted, deadline, &mut diags).await;
+    let own = own_credentials(&m, &prior);
+    let (kept, d) = sharing::release(clients, kube.as_deref(), &m, &own, unwanted_grants, markers, deadline).await;
+    diags.extend(d);
+    let mut all = m.grants();
+    all.extend(kept);
+    markers.retain(&all.iter().filter_map(|g| g.id.known().cloned()).collect::<Vec<_>>());
+    m.assignments = Some(Known::Known(all));
     Ok((to_value(&m)?, diags))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The credentials this resource wrote or writes (not other users of the identity).
+fn own_credentials(m: &PodIdentity, prior: &PodIdentity) -> Vec<String> {
+    [m.credential(), prior.credential()].into_iter().flatten().map(|c| c.name).collect()
+}
+
+/// Keep, adopt or create the wanted grants; returns the recorded ones no longer wanted.
 async fn apply_grants(
     clients: &Clients,
     m: &mut PodIdentity,
     prior: &PodIdentity,
-    planned: Vec<crate::resources::grants::Grant>,
+    planned: Vec<Grant>,
     markers: &mut Markers,
     deadline: Instant,
     diags: &mut Diagnostics,
-) -> Result<(), Diagnostics> {
+) -> Result<Vec<Grant>, Diagnostics> {
     let expansion = expansion(Some(clients), m, deadline).await?;
-    let (result, d) = grant_ops::apply(
+    let recorded = (prior.recorded(), prior.grants());
+    let (result, unwanted, d) = grant_ops::apply(
         clients,
         &expansion.assignments,
         &planned,
-        (&prior.recorded(), &prior.grants()),
+        (&recorded.0, &recorded.1),
         markers,
-        m.delete_adopted(),
         PARALLEL_WRITES,
         deadline,
     )
     .await;
     m.assignments = Some(Known::Known(result));
     diags.extend(d);
-    Ok(())
+    Ok(unwanted)
 }
 
 /// What the prior state holds and the configuration no longer wants: Kubernetes objects of a
@@ -408,8 +417,12 @@ async fn destroy(clients: &Clients, prior: &Value, markers: &mut Markers) -> Res
             Err(e) => diags.extend(azure_side::arm(&e, "Cannot delete the federated identity credential")),
         }
     }
-    let (left, d) =
-        grant_ops::remove(clients, m.grants(), markers, m.delete_adopted(), PARALLEL_WRITES, deadline).await;
+    let kube = match m.writes_objects() {
+        true => kube_client(clients, &m, deadline).await.ok(),
+        false => None,
+    };
+    let own = own_credentials(&m, &m);
+    let (left, d) = sharing::release(clients, kube.as_deref(), &m, &own, m.grants(), markers, deadline).await;
     diags.extend(d);
     markers.retain(&left.iter().filter_map(|g| g.id.known().cloned()).collect::<Vec<_>>());
     m.assignments = Some(Known::Known(left));

@@ -5,6 +5,7 @@
 use std::sync::{Arc, RwLock};
 
 use crate::azure::arm::ArmClient;
+use crate::azure::permissions::PermissionCache;
 use crate::framework::{Diagnostic, Diagnostics};
 use crate::kube::connect::Connections;
 use crate::settings::Settings;
@@ -15,6 +16,8 @@ pub struct Clients {
     pub arm: ArmClient,
     /// Kubernetes clients per cluster, built on first use.
     pub kube: Connections,
+    /// What the caller may do where, asked once per scope and run (the plan-time check).
+    pub permissions: PermissionCache,
 }
 
 /// Shared between the provider and every resource; filled in by Configure.

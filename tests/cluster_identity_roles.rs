@@ -410,3 +410,45 @@ fn custom_role_names_in_extra_assignments_resolve_through_arm() {
     let text = squash(&ws.fails(&["plan", "-no-color"]));
     assert!(text.contains("Unknown role"), "{text}");
 }
+
+#[test]
+fn a_grant_the_deployer_may_not_write_fails_at_plan_naming_scope_action_and_remedy() {
+    // A spoke deployer: Owner of the spoke subscription, only Reader on the hub.
+    let dir = tempfile::tempdir().unwrap();
+    let mut seed: Json = serde_json::from_str(&std::fs::read_to_string(example_seed()).unwrap()).unwrap();
+    for a in seed["role_assignments"].as_array_mut().unwrap() {
+        if a["scope"] == format!("/subscriptions/{HUB_SUB}") {
+            a["role_definition_name"] = json!("Reader");
+        }
+    }
+    let path = dir.path().join("seed.json");
+    std::fs::write(&path, seed.to_string()).unwrap();
+    let emu = Emulator::start(&path);
+    let body = format!(
+        "resource \"aksid_cluster_identity_roles\" \"aks\" {{\n  {}\n  subnet_ids   = [\"{SUBNET_NODES}\"]\n  dns_zone_ids = [\"{DNS_ZONE}\"]\n}}\n",
+        cluster_line()
+    );
+    let ws = Workspace::new(&terraforms()[0], &config(&emu, &body));
+    ws.init();
+    emu.admin_delete("requests");
+    let text = squash(&ws.fails(&["plan", "-no-color"]));
+    assert!(text.contains("Missing permission to create role assignments"), "{text}");
+    assert!(text.contains("Microsoft.Authorization/roleAssignments/write"), "names the action: {text}");
+    assert!(text.contains(DNS_ZONE), "names the hub DNS zone scope: {text}");
+    assert!(
+        !text.contains(SUBNET_NODES.rsplit('/').next().unwrap()) || !text.contains("snet-nodes would fail"),
+        "the spoke subnet is writable: {text}"
+    );
+    assert!(text.contains("Role Based Access Control Administrator"), "says what would grant it: {text}");
+    assert!(text.contains(&format!("dns_zone_ids = [\"{DNS_ZONE}\"]")), "points at dns_zone_ids: {text}");
+    let log = emu.admin_get("requests");
+    let writes = log.as_array().unwrap().iter().filter(|e| e["method"] == "PUT" || e["method"] == "DELETE").count();
+    assert_eq!(writes, 0, "nothing written: {log}");
+    let asked = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["path"].as_str().is_some_and(|p| p.ends_with("/permissions") && p.contains("dnszones")))
+        .count();
+    assert_eq!(asked, 1, "the zone's permissions are asked once");
+}

@@ -36,7 +36,7 @@ fn build_clients(settings: config::Settings) -> Result<(Clients, reqwest::Client
     let chain = Arc::new(CredentialChain::new(&settings, http.clone()));
     let arm = ArmClient::new(http.clone(), &settings.arm_endpoint, chain, &settings.environment)
         .with_ca_certificate(settings.ca_certificate.as_deref());
-    Ok((Clients { settings, arm, kube: Default::default() }, http))
+    Ok((Clients { settings, arm, kube: Default::default(), permissions: Default::default() }, http))
 }
 
 /// How long the Configure probe waits for each endpoint.

@@ -153,6 +153,11 @@ pub async fn plan(
         _ => Vec::new(),
     };
     let decided = engine::decide(desired, recorded, &existing);
+    if let Some(c) = clients {
+        let to_write: Vec<&DesiredAssignment> =
+            desired.iter().zip(&decided.steps).filter(|(_, s)| matches!(s, Step::Create)).map(|(d, _)| d).collect();
+        check_write_permission(c, &to_write, deadline).await?;
+    }
     let mut grants = Vec::new();
     for (d, step) in desired.iter().zip(&decided.steps) {
         grants.push(match step {
@@ -287,4 +292,48 @@ pub async fn subscriptions(clients: &Clients, deadline: Instant) -> Result<Vec<S
         .flatten()
         .filter_map(|s| s.get("subscriptionId").and_then(|v| v.as_str()).map(str::to_string))
         .collect())
+}
+
+/// The plan-time permission check: every scope a grant will be written at must let the caller
+/// write role assignments (asked once per scope and run). A scope that does not is one error
+/// per scope, on the attribute of its first grant, naming the scope, the action and what
+/// would grant it, before anything is written.
+async fn check_write_permission(
+    clients: &Clients,
+    to_write: &[&DesiredAssignment],
+    deadline: Instant,
+) -> Result<(), Diagnostics> {
+    let mut by_scope: Vec<(String, Vec<&DesiredAssignment>)> = Vec::new();
+    for d in to_write {
+        match by_scope.iter_mut().find(|(s, _)| crate::resources::assignments::same_id(s, &d.scope)) {
+            Some((_, v)) => v.push(d),
+            None => by_scope.push((d.scope.clone(), vec![d])),
+        }
+    }
+    let mut diags = Diagnostics::new();
+    for (scope, grants) in by_scope {
+        if clients.permissions.may_write_role_assignments(&clients.arm, &scope, deadline).await != Some(false) {
+            continue;
+        }
+        let action = crate::azure::permissions::ROLE_ASSIGNMENT_WRITE;
+        diags.push(
+            Diagnostic::error(
+                "Missing permission to create role assignments",
+                format!(
+                    "The identity Terraform runs as may not perform {action} on {scope}, so {} grant(s) there would fail \
+                     during apply: {}. Give it a role that includes {action} at this scope or above, for example \
+                     \"Role Based Access Control Administrator\" (best with a condition that limits it to the roles aksid \
+                     grants) or \"User Access Administrator\", or have the scope's owner (e.g. the hub team) run this part.",
+                    grants.len(),
+                    crate::resources::ownership::key_list(grants.iter().map(|d| d.key.as_str()))
+                ),
+            )
+            .at(common::finding_path(&grants[0].source)),
+        );
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(())
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod identities;
 pub mod managed_clusters;
+pub mod permissions;
 pub mod resources;
 pub mod role_assignments;
 pub mod role_definitions;
@@ -184,6 +185,11 @@ async fn route(app: &Arc<App>, ctx: Ctx) -> Response {
         let scope = format!("/{}", scope.join("/"));
         let name = name.map(String::from);
         return role_assignments::route(app, &ctx, &scope, name.as_deref());
+    }
+    if let Some((scope, None)) = crate::ids::split_authorization(&segs, "permissions") {
+        if let Some(resp) = permissions::route(app, &ctx, &format!("/{}", scope.join("/"))) {
+            return resp;
+        }
     }
     if let Some((scope, name)) = crate::ids::split_authorization(&segs, "roleDefinitions") {
         let scope = format!("/{}", scope.join("/"));

@@ -650,6 +650,19 @@ impl Store {
         })
     }
 
+    /// The roles the caller holds at `target` or above (what the permissions API reports).
+    pub fn roles_of_caller_at(&self, caller_oid: &str, target: &Scope) -> Vec<&RoleDefinition> {
+        let caller_oid = caller_oid.to_ascii_lowercase();
+        let chain: Vec<String> = self.scope_chain(target).iter().map(|s| s.key()).collect();
+        self.state
+            .role_assignments
+            .iter()
+            .filter(|ra| ra.principal_id == caller_oid)
+            .filter(|ra| Scope::parse(&ra.scope).is_ok_and(|s| chain.contains(&s.key())))
+            .filter_map(|ra| self.role(&ra.role_definition_guid))
+            .collect()
+    }
+
     /// `Err(403 AuthorizationFailed)` unless [`Store::is_authorized`].
     pub fn authorize(
         &self,

@@ -72,7 +72,6 @@ resource "aksid_role_assignment" "acr_pull" {{
   principal_id         = "{KUBELET}"
   description          = "{DESCRIPTION}"
 }}
-output "id" {{ value = aksid_role_assignment.acr_pull.id }}
 {extra}
 "#,
         emu.provider_block()
@@ -80,6 +79,7 @@ output "id" {{ value = aksid_role_assignment.acr_pull.id }}
 }
 
 const MOVED: &str = r#"
+output "id" { value = aksid_role_assignment.acr_pull.id }
 moved {
   from = azurerm_role_assignment.acr_pull
   to   = aksid_role_assignment.acr_pull
@@ -159,7 +159,7 @@ fn moved_route(tf: &Terraform) {
     assert!(plan.contains("azurerm_role_assignment.acr_pull has moved to aksid_role_assignment.acr_pull"), "{plan}");
     assert!(plan.contains("0 to add, 0 to change, 0 to destroy"), "no destroy, no create: {plan}");
     assert!(!plan.contains("must be replaced") && !plan.contains("will be updated"), "{plan}");
-    assert_ne!(code, 1, "{plan}");
+    assert_eq!(code, 2, "moves (and the new output) are changes to state: {plan}");
     ws.ok(&["apply", "-auto-approve", "-no-color"]);
     assert_eq!(ws.output_json()["id"]["value"], assignment_id(), "the id is kept");
     let state = ws.ok(&["state", "show", "-no-color", "aksid_role_assignment.acr_pull"]);

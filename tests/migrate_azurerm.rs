@@ -162,6 +162,8 @@ fn moved_route(tf: &Terraform) {
     assert_eq!(code, 2, "moves (and the new output) are changes to state: {plan}");
     ws.ok(&["apply", "-auto-approve", "-no-color"]);
     assert_eq!(ws.output_json()["id"]["value"], assignment_id(), "the id is kept");
+    let state = std::fs::read_to_string(ws.path().join("terraform.tfstate")).unwrap();
+    assert!(!state.contains("hashicorp/azurerm"), "after apply, state no longer needs azurerm:\n{state}");
     let state = ws.ok(&["state", "show", "-no-color", "aksid_role_assignment.acr_pull"]);
     assert!(squash(&state).contains("origin = \"imported\""), "{state}");
     assert_only_the_original_exists(&emu, "after the move");

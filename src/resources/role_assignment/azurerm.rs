@@ -47,9 +47,8 @@ pub fn validate(m: &Assignment, d: &mut Diagnostics) {
 
 /// The role as configured, in whichever of the three spellings the configuration uses.
 pub fn role_from_config(config: &Assignment, m: &mut Assignment) {
-    if let Some(role) = [&config.role, &config.role_definition_name, &config.role_definition_id]
-        .into_iter()
-        .find(|a| a.is_some())
+    if let Some(role) =
+        [&config.role, &config.role_definition_name, &config.role_definition_id].into_iter().find(|a| a.is_some())
     {
         m.role = role.clone();
     }
@@ -190,7 +189,10 @@ pub fn from_azurerm(req: &MoveRequest<'_>) -> Result<Assignment, Diagnostics> {
         role_definition_id: opt("role_definition_id"),
         role_name: role_name.or_else(|| Some(guid.to_string())).filter(|n| !n.is_empty()).map(Known::Known),
         origin: set(Origin::Imported.as_str()),
-        skip_service_principal_aad_check: s.get("skip_service_principal_aad_check").and_then(Json::as_bool).map(Known::Known),
+        skip_service_principal_aad_check: s
+            .get("skip_service_principal_aad_check")
+            .and_then(Json::as_bool)
+            .map(Known::Known),
         condition_version: opt("condition_version"),
         timeouts: timeouts(&s),
         ..Assignment::default()
@@ -215,7 +217,8 @@ mod tests {
     /// An `azurerm_role_assignment` instance as Terraform stores it (schema version 0): the SDK
     /// writes "" for unset strings and the subscription form of the role definition id.
     fn source(overrides: &[(&str, Json)]) -> Json {
-        let scope = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/acr");
+        let scope =
+            format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/acr");
         let mut s = serde_json::json!({
             "id": format!("{scope}/providers/Microsoft.Authorization/roleAssignments/cc97febf-558a-4304-8434-c250813acd87"),
             "name": "cc97febf-558a-4304-8434-c250813acd87",

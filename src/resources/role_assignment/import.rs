@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use crate::resources::ownership::Markers;
 use super::{common, set, to_value, Assignment};
 use crate::azure::role_assignments as ra;
 use crate::clients::Clients;
@@ -12,6 +11,7 @@ use crate::executor;
 use crate::framework::{Diagnostic, Diagnostics, Value};
 use crate::known::Known;
 use crate::planner::Origin;
+use crate::resources::ownership::Markers;
 
 pub async fn import(clients: &Clients, id: &str) -> Result<(Value, Markers), Diagnostics> {
     let found = ra::get(&clients.arm, id, Instant::now() + Duration::from_secs(300))

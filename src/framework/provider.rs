@@ -76,6 +76,24 @@ pub struct ImportedResource {
     pub private: Vec<u8>,
 }
 
+/// State of another resource type (possibly of another provider) that a `moved` block hands
+/// to this resource type (Terraform ≥1.8, MoveResourceState).
+pub struct MoveRequest<'a> {
+    /// For example `registry.terraform.io/hashicorp/azurerm`.
+    pub source_provider_address: &'a str,
+    pub source_type_name: &'a str,
+    pub source_schema_version: i64,
+    /// The source state as Terraform stored it: JSON in the source's own schema.
+    pub source_state_json: &'a [u8],
+    pub source_private: &'a [u8],
+}
+
+/// The converted state and private state of a move.
+pub struct MovedResource {
+    pub state: Value,
+    pub private: Vec<u8>,
+}
+
 /// A managed resource. Only `schema`, `apply` and `read` are mandatory: the default plan keeps
 /// config values, leaves unknowns unknown and marks unset computed attributes unknown.
 #[async_trait]
@@ -101,6 +119,22 @@ pub trait Resource: Send + Sync {
         d.error(
             format!("{} does not support import", self.type_name()),
             "Declare the resource in configuration and let Terraform create it.",
+        );
+        Err(d)
+    }
+
+    /// Convert another resource type's state into this one for a `moved` block. The default
+    /// refuses: types opt in per source they understand.
+    fn move_state(&self, req: &MoveRequest<'_>) -> Result<MovedResource, Diagnostics> {
+        let mut d = Diagnostics::new();
+        d.error(
+            "Moving resources across types is not supported",
+            format!(
+                "{} cannot take over {} state from {}. Remove the old resource from state and import this one.",
+                self.type_name(),
+                req.source_type_name,
+                req.source_provider_address
+            ),
         );
         Err(d)
     }

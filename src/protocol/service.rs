@@ -13,7 +13,8 @@ use tracing::{debug, warn};
 
 use super::convert::{self, decode, encode};
 use crate::framework::{
-    ApplyRequest, DataSource, Diagnostic, Diagnostics, Function, PlanRequest, Provider, ReadRequest, Resource, Value,
+    ApplyRequest, DataSource, Diagnostic, Diagnostics, Function, MoveRequest, PlanRequest, Provider, ReadRequest,
+    Resource, Value,
 };
 use crate::proto::tfplugin5 as pb;
 use crate::proto::tfplugin5::provider_server::Provider as ProviderRpc;
@@ -281,18 +282,33 @@ impl ProviderRpc for ProviderService {
         req: Request<pb::move_resource_state::Request>,
     ) -> Rpc<pb::move_resource_state::Response> {
         let req = req.into_inner();
-        let d: Diagnostics = Diagnostic::error(
-            "Moving resources across types is not supported",
-            format!(
-                "aksid cannot convert {} state into {}. Remove the old resource from state and import the new one.",
-                req.source_type_name, req.target_type_name
-            ),
-        )
-        .into();
-        Ok(Response::new(pb::move_resource_state::Response {
-            diagnostics: convert::diagnostics(&d),
-            ..Default::default()
-        }))
+        let mut resp = pb::move_resource_state::Response::default();
+        let r = try_diags!(self.resource(&req.target_type_name), resp);
+        let raw = req.source_state.unwrap_or_default();
+        if raw.json.is_empty() {
+            let d: Diagnostics = Diagnostic::error(
+                "Cannot move this state",
+                format!("The {} state arrived without JSON (empty or legacy flatmap).", req.source_type_name),
+            )
+            .into();
+            resp.diagnostics = convert::diagnostics(&d);
+            return Ok(Response::new(resp));
+        }
+        debug!(tf_rpc = "MoveResourceState", from = %req.source_type_name, to = %req.target_type_name, "moving state");
+        let moved = try_diags!(
+            r.move_state(&MoveRequest {
+                source_provider_address: &req.source_provider_address,
+                source_type_name: &req.source_type_name,
+                source_schema_version: req.source_schema_version,
+                source_state_json: &raw.json,
+                source_private: &req.source_private,
+            }),
+            resp
+        );
+        let ty = r.schema().block.value_type();
+        resp.target_state = Some(try_diags!(encode(&moved.state, &ty, "moved state"), resp));
+        resp.target_private = moved.private;
+        Ok(Response::new(resp))
     }
 
     async fn read_data_source(
@@ -452,8 +468,9 @@ impl ProviderRpc for ProviderService {
 
 fn capabilities() -> pb::ServerCapabilities {
     // Destroy arrives as ApplyResourceChange with a null plan on every Terraform version, so we
-    // do not ask for destroy plans; schemas are cheap, so GetSchema stays mandatory.
-    pb::ServerCapabilities { plan_destroy: false, get_provider_schema_optional: false, move_resource_state: false }
+    // do not ask for destroy plans; schemas are cheap, so GetSchema stays mandatory. Moves are
+    // offered to every type; those without a `move_state` answer with a diagnostic.
+    pb::ServerCapabilities { plan_destroy: false, get_provider_schema_optional: false, move_resource_state: true }
 }
 
 #[cfg(test)]
@@ -496,6 +513,35 @@ mod tests {
         async fn read(&self, req: ReadRequest) -> ReadResponse {
             ReadResponse { new_state: req.current_state, private: req.private, ..Default::default() }
         }
+        fn move_state(&self, req: &MoveRequest<'_>) -> Result<crate::framework::MovedResource, Diagnostics> {
+            let old: serde_json::Value = serde_json::from_slice(req.source_state_json).unwrap_or_default();
+            match (req.source_type_name, old["title"].as_str()) {
+                ("old_thing", Some(title)) => Ok(crate::framework::MovedResource {
+                    state: thing(Value::string(title), Value::string("thing-1")),
+                    private: req.source_private.to_vec(),
+                }),
+                _ => Err(Diagnostic::error("no", "only old_thing with a title").into()),
+            }
+        }
+    }
+
+    /// A resource that keeps the default `move_state`.
+    struct Plain;
+
+    #[async_trait::async_trait]
+    impl Resource for Plain {
+        fn type_name(&self) -> &'static str {
+            "test_plain"
+        }
+        fn schema(&self) -> Schema {
+            thing_schema()
+        }
+        async fn apply(&self, _: ApplyRequest) -> ApplyResponse {
+            ApplyResponse::default()
+        }
+        async fn read(&self, req: ReadRequest) -> ReadResponse {
+            ReadResponse { new_state: req.current_state, ..Default::default() }
+        }
     }
 
     struct Echo;
@@ -536,7 +582,7 @@ mod tests {
             Diagnostics::new()
         }
         fn resources(&self) -> Vec<Arc<dyn Resource>> {
-            vec![Arc::new(Thing)]
+            vec![Arc::new(Thing), Arc::new(Plain)]
         }
         fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
             vec![]
@@ -691,5 +737,57 @@ mod tests {
         let resp = svc().read_resource(Request::new(req)).await.unwrap().into_inner();
         assert_eq!(resp.private, b"keep");
         assert_eq!(undv(resp.new_state), state);
+    }
+
+    fn move_req(target: &str, source_type: &str, json: &[u8]) -> pb::move_resource_state::Request {
+        pb::move_resource_state::Request {
+            source_provider_address: "registry.terraform.io/example/old".into(),
+            source_type_name: source_type.into(),
+            source_schema_version: 3,
+            source_state: Some(pb::RawState { json: json.to_vec(), flatmap: Default::default() }),
+            target_type_name: target.into(),
+            source_private: b"old-private".to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn moves_are_advertised_and_converted_by_the_target_type() {
+        let s = svc();
+        let schema = s.get_schema(Request::new(Default::default())).await.unwrap().into_inner();
+        assert!(schema.server_capabilities.unwrap().move_resource_state, "GetProviderSchema advertises moves");
+        let meta = s.get_metadata(Request::new(Default::default())).await.unwrap().into_inner();
+        assert!(meta.server_capabilities.unwrap().move_resource_state);
+
+        let ok = s
+            .move_resource_state(Request::new(move_req("test_thing", "old_thing", br#"{"title":"a"}"#)))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(ok.diagnostics.is_empty(), "{:?}", ok.diagnostics);
+        assert_eq!(undv(ok.target_state), thing(Value::string("a"), Value::string("thing-1")));
+        assert_eq!(ok.target_private, b"old-private");
+
+        let refused = s
+            .move_resource_state(Request::new(move_req("test_thing", "other", br#"{"title":"a"}"#)))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(refused.diagnostics[0].summary, "no");
+        assert!(refused.target_state.is_none());
+    }
+
+    #[tokio::test]
+    async fn moves_into_types_without_support_or_without_json_are_diagnostics() {
+        let service = svc();
+        let s = &service;
+        let call = |r| async move { s.move_resource_state(Request::new(r)).await.unwrap().into_inner() };
+        let plain = call(move_req("test_plain", "old_thing", br#"{"title":"a"}"#)).await;
+        assert!(plain.diagnostics[0].summary.contains("not supported"), "{:?}", plain.diagnostics);
+        assert!(plain.diagnostics[0].detail.contains("registry.terraform.io/example/old"));
+        let unknown = call(move_req("test_nope", "old_thing", b"{}")).await;
+        assert!(unknown.diagnostics[0].summary.contains("Unknown resource type"));
+        let empty = call(move_req("test_thing", "old_thing", b"")).await;
+        assert!(empty.diagnostics[0].summary.contains("Cannot move"));
     }
 }

@@ -13,16 +13,18 @@ use super::assignments::{self as common, same_id, Attr, BroadScope, Timeouts};
 use super::ownership::{apply_response, read_response, remove_unwanted, Markers, Unwanted};
 use crate::azure::role_assignments as ra;
 use crate::clients::{Clients, ProviderState};
-use crate::domain::{names, ownership, roles};
+use crate::domain::{names, ownership};
 use crate::executor::{self, CreateOp, Created};
 use crate::framework::model::{decode, encode_as};
 use crate::framework::{
-    ApplyRequest, ApplyResponse, AttributePath, Diagnostic, Diagnostics, ImportedResource, PlanRequest, PlanResponse,
-    ReadRequest, ReadResponse, Resource, Schema, Value,
+    ApplyRequest, ApplyResponse, AttributePath, Diagnostic, Diagnostics, ImportedResource, MoveRequest, MovedResource,
+    PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Value,
 };
 use crate::known::Known;
 use crate::planner::{self, engine, ClusterIntent, DesiredAssignment, ExtraAssignment, IdentityKind, Origin, Step};
 
+mod azurerm;
+mod import;
 mod schema;
 
 pub use self::schema::schema;
@@ -44,10 +46,14 @@ pub struct Assignment {
     pub name: Attr<String>,
     pub scope: Attr<String>,
     pub role: Attr<String>,
+    pub role_definition_name: Attr<String>,
     pub principal_id: Attr<String>,
     pub principal_type: Attr<String>,
     pub description: Attr<String>,
     pub role_definition_id: Attr<String>,
+    pub skip_service_principal_aad_check: Attr<bool>,
+    pub condition: Attr<String>,
+    pub condition_version: Attr<String>,
     pub role_name: Attr<String>,
     pub origin: Attr<String>,
     pub delete_adopted_on_destroy: Attr<bool>,
@@ -124,6 +130,7 @@ impl Resource for RoleAssignmentResource {
         };
         let mut d = Diagnostics::new();
         common::validate_timeouts(config, &mut d);
+        azurerm::validate(&m, &mut d);
         if let Some(scope) = known(&m.scope).filter(|s| *s != "/") {
             common::check_id(scope, AttributePath::attr("scope"), None, &mut d);
         }
@@ -176,8 +183,14 @@ impl Resource for RoleAssignmentResource {
 
     async fn import(&self, id: &str) -> Result<Vec<ImportedResource>, Diagnostics> {
         let clients = self.state.clients()?;
-        let (state, markers) = import(&clients, id).await?;
+        let (state, markers) = import::import(&clients, id).await?;
         Ok(vec![ImportedResource { state, private: markers.to_private() }])
+    }
+
+    fn move_state(&self, req: &MoveRequest<'_>) -> Result<MovedResource, Diagnostics> {
+        let m = azurerm::from_azurerm(req)?;
+        // azurerm writes no ownership marker: none is recorded, as after an import.
+        Ok(MovedResource { state: to_value(&m)?, private: Markers::default().to_private() })
     }
 }
 
@@ -206,12 +219,14 @@ async fn plan(clients: Option<&Clients>, req: &PlanRequest, resp: &mut PlanRespo
     if m.principal_type.is_none() {
         m.principal_type = set(common::PRINCIPAL_TYPE);
     }
+    azurerm::role_from_config(&config, &mut m);
     if let Some(p) = &prior {
         keep_equivalent_prior(&mut m, p, "");
     }
     let (Some(role), Some(scope)) = (known(&m.role).cloned(), known(&m.scope).cloned()) else {
         // Unknown role or scope: everything derived waits for apply.
-        (m.id, m.role_definition_id, m.role_name) = (Some(Known::Unknown), Some(Known::Unknown), Some(Known::Unknown));
+        (m.id, m.role_name) = (Some(Known::Unknown), Some(Known::Unknown));
+        m.role_definition_id = config.role_definition_id.clone().or(Some(Known::Unknown));
         if m.name.is_none() || config.name.is_none() {
             m.name = Some(Known::Unknown);
         }
@@ -225,7 +240,7 @@ async fn plan(clients: Option<&Clients>, req: &PlanRequest, resp: &mut PlanRespo
     }
     let (desired, warnings) = review(&m, &guid)?;
     resp.diagnostics.extend(warnings);
-    m.role_definition_id = set(desired.role_definition_id());
+    azurerm::plan_role_definition_id(&config, &mut m, prior.as_ref(), &guid)?;
     m.role_name = set(role_name);
     // Changing what is granted replaces the assignment.
     let changed = |f: fn(&Assignment) -> &Attr<String>| prior.as_ref().is_some_and(|p| f(&m) != f(p));
@@ -249,6 +264,7 @@ async fn plan(clients: Option<&Clients>, req: &PlanRequest, resp: &mut PlanRespo
     } else {
         plan_name(clients, &mut m, &desired, dl, &mut resp.diagnostics).await?;
     }
+    azurerm::plan_role_definition_name(&config, &mut m, prior.as_ref(), replacing);
     if m.origin.is_none() && (prior.is_none() || replacing) {
         m.origin = set(Origin::Created.as_str());
     }
@@ -312,7 +328,7 @@ async fn apply(
     let (guid, role_name) =
         common::resolve_role(Some(&clients.arm), &role, &scope, AttributePath::attr("role"), dl).await?;
     let (desired, _) = review(&m, &guid)?;
-    m.role_definition_id = set(format!("/providers/Microsoft.Authorization/roleDefinitions/{guid}"));
+    azurerm::applied_role_definition_id(&mut m, &guid);
     m.role_name = set(&role_name);
     // An assignment adopted at plan existed before: it is managed as it is, not rewritten.
     if known(&m.origin).map(String::as_str) == Some(Origin::Adopted.as_str()) && known(&m.id).is_some() {
@@ -379,39 +395,6 @@ async fn read(clients: &Clients, current: &Value) -> Result<Value, Diagnostics> 
         Some(a) if recorded.intact(&executor::to_actual(&a)) => Ok(current.clone()),
         _ => Ok(Value::Null),
     }
-}
-
-async fn import(clients: &Clients, id: &str) -> Result<(Value, Markers), Diagnostics> {
-    let found = ra::get(&clients.arm, id, Instant::now() + Duration::from_secs(300))
-        .await
-        .map_err(|e| common::arm_diag(&e, None, "Cannot read the role assignment"))?
-        .ok_or_else(|| {
-            Diagnostics::from(Diagnostic::error("Role assignment not found", format!("{id} does not exist.")))
-        })?;
-    let guid = executor::to_actual(&found).role_guid();
-    let role_name = roles::by_guid(&guid).map_or_else(|| guid.clone(), |r| r.name.clone());
-    let scope = if found.scope.is_empty() {
-        id.split("/providers/Microsoft.Authorization/roleAssignments/").next().unwrap_or_default().to_string()
-    } else {
-        found.scope.clone()
-    };
-    let principal_type = if found.principal_type.is_empty() { common::PRINCIPAL_TYPE } else { &found.principal_type };
-    let m = Assignment {
-        id: set(&found.id),
-        name: set(&found.name),
-        scope: set(scope),
-        role: set(&role_name),
-        principal_id: set(&found.principal_id),
-        principal_type: set(principal_type),
-        description: ownership::strip(found.description.as_deref()).map(Known::Known),
-        role_definition_id: set(format!("/providers/Microsoft.Authorization/roleDefinitions/{guid}")),
-        role_name: set(role_name),
-        origin: set(Origin::Imported.as_str()),
-        ..Assignment::default()
-    };
-    let mut markers = Markers::default();
-    markers.record(&found.id, ownership::marker(found.description.as_deref()));
-    Ok((to_value(&m)?, markers))
 }
 
 /// Delete by the ownership rule: an adopted assignment is left unless `delete_adopted_on_destroy`,

@@ -46,6 +46,8 @@ async fn run(debug: bool) -> Result<(), String> {
     } else {
         handshake::negotiate_version(std::env::var("PLUGIN_PROTOCOL_VERSIONS").ok().as_deref())?
     };
+    // First line of every provider log, so a bug report's TF_LOG output names the build.
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), protocol = version, debug, "terraform-provider-aksid starting");
     // Terraform stops providers through the Stop and Shutdown RPCs; a Ctrl-C in the terminal
     // reaches us too and must not kill an apply half-way (go-plugin ignores SIGINT the same way).
     if !debug {

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use common::{describe, provider_binary, repo_root, terraforms, PROVIDER_VERSION};
+use common::{describe, provider_binary, repo_root, squash, terraforms, PROVIDER_VERSION};
 
 const NAME: &str = "terraform-provider-aksid";
 /// AcrPull's built-in role GUID: the data source resolves it from the offline catalog.
@@ -48,15 +48,20 @@ fn manifest_name() -> String {
     format!("{NAME}_{PROVIDER_VERSION}_manifest.json")
 }
 
-/// One run of the dist script for the whole test binary (it zips a large binary).
+static DIST_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// One run of the dist script for the whole test binary (it zips a large binary); the
+/// directory is removed when the test process exits.
 fn dist() -> &'static Path {
-    static DIST: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIST.get_or_init(|| {
-        let dir = tempfile::Builder::new().prefix("aksid-dist-").tempdir().unwrap();
+    DIST_DIR.get_or_init(|| {
+        let dir = tempfile::Builder::new().prefix("aksid-dist-").tempdir().unwrap().keep();
+        // Statics are never dropped; libtest ends with exit(), which runs atexit handlers.
+        // SAFETY: registers a plain `extern "C"` function that neither unwinds nor returns a value.
+        unsafe { atexit(remove_dist) };
         let out = Command::new(repo_root().join("scripts/dist.sh"))
             .env("DIST_TARGETS", "linux_amd64")
             .env("DIST_HOST_BINARY", provider_binary())
-            .env("DIST_DIR", dir.path())
+            .env("DIST_DIR", &dir)
             .output()
             .unwrap();
         assert!(out.status.success(), "dist.sh failed:\n{}", describe(&out));
@@ -64,7 +69,16 @@ fn dist() -> &'static Path {
         assert!(stderr.contains("built: linux_amd64"), "{stderr}");
         dir
     })
-    .path()
+}
+
+extern "C" {
+    fn atexit(f: extern "C" fn()) -> i32;
+}
+
+extern "C" fn remove_dist() {
+    if let Some(dir) = DIST_DIR.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -94,8 +108,10 @@ fn dist_writes_the_registry_release_files_with_matching_sums() {
     let unpacked = tempfile::tempdir().unwrap();
     let unzip = run(Command::new("unzip").arg("-q").arg(dist.join(zip_name())).arg("-d").arg(unpacked.path()));
     assert!(unzip.status.success(), "{}", describe(&unzip));
-    let files: Vec<String> =
-        std::fs::read_dir(unpacked.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let files: Vec<String> = std::fs::read_dir(unpacked.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     let binary = format!("{NAME}_v{PROVIDER_VERSION}");
     assert_eq!(files, vec![binary.clone()]);
     assert!(std::fs::read(unpacked.path().join(&binary)).unwrap() == std::fs::read(provider_binary()).unwrap());
@@ -217,10 +233,8 @@ fn terraform_installs_the_zip_from_a_filesystem_mirror_and_plans_with_it() {
 #[test]
 fn terraform_installs_the_zip_from_a_network_mirror_and_plans_with_it() {
     let server = mirror_server::start(&mirror_root());
-    let mut work = Work::new(&format!(
-        "provider_installation {{\n  network_mirror {{\n    url = \"{}\"\n  }}\n}}\n",
-        server.url
-    ));
+    let mut work =
+        Work::new(&format!("provider_installation {{\n  network_mirror {{\n    url = \"{}\"\n  }}\n}}\n", server.url));
     // Terraform is a Go program: SSL_CERT_FILE makes it trust the test CA.
     work.env.push(("SSL_CERT_FILE".into(), server.ca_file.display().to_string()));
     let log = work.init_and_plan();
@@ -230,8 +244,36 @@ fn terraform_installs_the_zip_from_a_network_mirror_and_plans_with_it() {
     for path in ["index.json".to_string(), format!("{PROVIDER_VERSION}.json"), zip_name()] {
         assert!(served.contains(&format!("{base}/{path}")), "{path} not requested: {served:?}");
     }
-    // The mirror's hashes were checked against the download and recorded.
-    assert_eq!(work.locked_hashes(), mirror_hashes());
+    // Terraform checked the download against the mirror's hashes (see the next test) and
+    // recorded them: the h1 it locked is the one dist.sh published.
+    let locked = work.locked_hashes();
+    assert!(!locked.is_empty() && locked.is_subset(&mirror_hashes()), "{locked:?} vs {:?}", mirror_hashes());
+}
+
+#[test]
+fn terraform_refuses_a_network_mirror_zip_whose_hashes_differ() {
+    // The same mirror with the zip's published hashes swapped for another file's.
+    let copy = tempfile::tempdir().unwrap();
+    let dir = copy.path().join("registry.terraform.io/aksid/aksid");
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(mirror_root().join("registry.terraform.io/aksid/aksid")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    let version_json = dir.join(format!("{PROVIDER_VERSION}.json"));
+    let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&version_json).unwrap()).unwrap();
+    doc["archives"]["linux_amd64"]["hashes"] =
+        serde_json::json!(["h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", format!("zh:{}", "0".repeat(64))]);
+    std::fs::write(&version_json, doc.to_string()).unwrap();
+
+    let server = mirror_server::start(copy.path());
+    let mut work =
+        Work::new(&format!("provider_installation {{\n  network_mirror {{\n    url = \"{}\"\n  }}\n}}\n", server.url));
+    work.env.push(("SSL_CERT_FILE".into(), server.ca_file.display().to_string()));
+    let init = work.terraform(&["init", "-no-color"], &[]);
+    let text = describe(&init);
+    assert!(!init.status.success(), "init must refuse the zip:\n{text}");
+    assert!(squash(&text).contains("any of the expected checksums"), "{text}");
 }
 
 /// A static HTTPS file server for the network mirror test, on 127.0.0.1 with its own CA.
@@ -319,8 +361,10 @@ mod mirror_server {
             _ => ("404 Not Found", b"not found".to_vec()),
         };
         let kind = if path.ends_with(".json") { "application/json" } else { "application/zip" };
-        let header =
-            format!("HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+        let header = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
         stream.write_all(header.as_bytes()).await?;
         stream.write_all(&body).await?;
         stream.shutdown().await

@@ -1,7 +1,7 @@
 # The two commands a new contributor needs: `make demo` and `make test`.
 CARGO ?= cargo
 
-.PHONY: all tools build release demo test lint check-cycles check-function-length fmt bench clean
+.PHONY: all tools build release dist demo test lint check-cycles check-function-length fmt bench clean
 
 all: build
 
@@ -13,6 +13,10 @@ build:
 
 release:
 	$(CARGO) build --release --workspace
+
+# DIST_TARGETS, DIST_PROFILE and DIST_DIR override the platforms, profile and output directory.
+dist:                        ## release zips, SHA256SUMS, registry manifest and network mirror in dist/
+	scripts/dist.sh
 
 demo: tools release          ## Terraform drives the provider end to end (offline, with the emulator)
 	scripts/demo.sh
@@ -56,7 +60,7 @@ fmt:
 
 clean:
 	$(CARGO) clean
-	rm -rf .tools
+	rm -rf .tools dist
 
 # Fuzz targets are proptest suites (tests/fuzz.rs, emulator/tests/fuzz.rs) bounded by a case
 # count and a time; here each target gets FUZZ_SECONDS and an unreachable case count.

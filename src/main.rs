@@ -46,6 +46,15 @@ async fn run(debug: bool) -> Result<(), String> {
     } else {
         handshake::negotiate_version(std::env::var("PLUGIN_PROTOCOL_VERSIONS").ok().as_deref())?
     };
+    // First line of every provider log, so a bug report's TF_LOG output names the build.
+    // (A local copy: inside tracing's macros the name `debug` is tracing's own function.)
+    let reattach_mode = debug;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        protocol = version,
+        reattach_mode,
+        "terraform-provider-aksid starting"
+    );
     // Terraform stops providers through the Stop and Shutdown RPCs; a Ctrl-C in the terminal
     // reaches us too and must not kill an apply half-way (go-plugin ignores SIGINT the same way).
     if !debug {

@@ -121,14 +121,14 @@ fn launch_with(client_cert_pem: Option<&str>, debug_log: bool) -> Plugin {
     Plugin { network: fields[2].to_string(), addr: fields[3].to_string(), server_cert, child, log }
 }
 
-/// Wait (bounded) until the provider logs a line containing `needle`.
-fn wait_for_log(plugin: &Plugin, needle: &str) {
+/// Wait (bounded) until the provider logs a line containing `needle`; returns that line.
+fn wait_for_log(plugin: &Plugin, needle: &str) -> String {
     let log = plugin.log.as_ref().expect("launched with debug logs");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match log.recv_timeout(left) {
-            Ok(line) if line.contains(needle) => return,
+            Ok(line) if line.contains(needle) => return line,
             Ok(_) => {}
             Err(e) => panic!("the provider did not log {needle:?}: {e}"),
         }
@@ -310,6 +310,16 @@ async fn health_check(plugin: &Plugin) -> Result<(), String> {
     } else {
         Err(format!("status {status}"))
     }
+}
+
+#[test]
+fn startup_log_names_the_version_from_cargo_toml() {
+    let plugin = launch_with(None, true);
+    let line = wait_for_log(&plugin, "terraform-provider-aksid starting");
+    let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(entry["@level"], "info", "{line}");
+    assert_eq!(entry["version"], env!("CARGO_PKG_VERSION"), "{line}");
+    assert_eq!(entry["protocol"], 5, "{line}");
 }
 
 #[test]

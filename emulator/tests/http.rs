@@ -1014,3 +1014,51 @@ async fn malformed_input_never_breaks_the_server() {
     assert_eq!(s, 200);
     e.server.shutdown().await;
 }
+
+/// Permissions_ListForResourceGroup / Permissions_ListForResource: one entry per role the caller
+/// holds at or above the scope, in the spec's shape; a role held only elsewhere is not listed.
+#[tokio::test]
+async fn permissions_list_the_callers_roles_at_or_above_the_scope() {
+    let mut seed: Value = serde_json::from_str(include_str!("../examples/seed.json")).unwrap();
+    // The Terraform principal: Reader on the hub subscription instead of Owner.
+    for a in seed["role_assignments"].as_array_mut().unwrap() {
+        if a["scope"] == "/subscriptions/ad089f8f-9110-4b0c-9b4b-410b023815eb" {
+            a["role_definition_name"] = json!("Reader");
+        }
+    }
+    let e = start_with(seed, None).await;
+    let token = e
+        .token(
+            "4aca8002-c6b1-4e6a-8956-0d030db855bf",
+            "3b390046-4482-48ab-9d61-c1358b55d2bb",
+            "emulator-terraform-secret",
+        )
+        .await;
+    let acr = "/subscriptions/ad089f8f-9110-4b0c-9b4b-410b023815eb/resourceGroups/rg-hub-shared/providers/Microsoft.ContainerRegistry/registries/acrhubshared";
+    let (status, body) = e
+        .call(
+            "GET",
+            &format!("{acr}/providers/Microsoft.Authorization/permissions?api-version=2022-04-01"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let entries = body["value"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "Reader only: {body}");
+    assert_eq!(entries[0]["actions"], json!(["*/read"]));
+    for key in ["notActions", "dataActions", "notDataActions"] {
+        assert!(entries[0][key].is_array(), "{key} in the spec's shape: {body}");
+    }
+    let spoke_rg = "/subscriptions/9c195f54-5580-4cd2-9e24-3114522757f4/resourceGroups/rg-spoke-aks";
+    let (status, body) = e
+        .call(
+            "GET",
+            &format!("{spoke_rg}/providers/Microsoft.Authorization/permissions?api-version=2022-04-01"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["value"][0]["actions"], json!(["*"]), "Owner of the spoke subscription: {body}");
+}

@@ -452,3 +452,20 @@ fn a_grant_the_deployer_may_not_write_fails_at_plan_naming_scope_action_and_reme
         .count();
     assert_eq!(asked, 1, "the zone's permissions are asked once");
 }
+
+#[test]
+fn the_subscription_role_assignment_limit_is_one_diagnostic_naming_subscription_and_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seed: Json = serde_json::from_str(&std::fs::read_to_string(example_seed()).unwrap()).unwrap();
+    // Azure's limit is 4,000 per subscription; the emulator takes it from the seed.
+    seed["settings"]["role_assignment_limit"] = json!(4);
+    let path = dir.path().join("seed.json");
+    std::fs::write(&path, seed.to_string()).unwrap();
+    let emu = Emulator::start(&path);
+    let ws = Workspace::new(&terraforms()[0], &config(&emu, &matrix_body(&cluster_line())));
+    ws.init();
+    let text = squash(&ws.fails(&["apply", "-auto-approve", "-no-color"]));
+    let summary = format!("Role assignment limit reached: in subscription {SPOKE_SUB}");
+    assert_eq!(text.matches(&summary).count(), 1, "one diagnostic: {text}");
+    assert!(text.contains("4,000 role assignments per subscription"), "{text}");
+}

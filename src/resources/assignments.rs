@@ -218,6 +218,11 @@ pub fn check_parallel_writes(config: &Value, d: &mut Diagnostics) {
 /// The cause a failure is grouped under: ARM's error code, or the kind of failure.
 fn cause(e: &ArmError) -> String {
     match e {
+        // Azure's limit is per subscription: one cause per subscription, named.
+        ArmError::Api { code, path, .. } if code == LIMIT_EXCEEDED => {
+            let sub = crate::domain::ids::subscription_of(path).unwrap_or_else(|| "?".into());
+            format!("{LIMIT_EXCEEDED} in subscription {sub}")
+        }
         ArmError::Api { code, .. } => code.clone(),
         ArmError::Auth(_) => "authentication".into(),
         ArmError::Endpoint(_) => "endpoint".into(),
@@ -240,6 +245,12 @@ fn explain(verb: &str, cause: &str) -> (String, &'static str) {
              above the scope.",
         ),
         ("create", "RoleDefinitionDoesNotExist") => ("Unknown role definition".into(), ""),
+        ("create", c) if c.starts_with(LIMIT_EXCEEDED) => (
+            format!("Role assignment limit reached: {}", c.trim_start_matches(LIMIT_EXCEEDED).trim()),
+            "Azure allows 4,000 role assignments per subscription (including ones made outside Terraform). Remove \
+             unused assignments in that subscription (`az role assignment list --all`), or grant to groups or at \
+             fewer scopes.",
+        ),
         ("create", "UnmatchedPrincipalType") => (
             "Principal type does not match the directory".into(),
             "Set principal_type to the principal's type in Entra ID (ServicePrincipal, User, Group or ForeignGroup).",
@@ -256,6 +267,8 @@ fn explain(verb: &str, cause: &str) -> (String, &'static str) {
         _ => (format!("Cannot {verb} role assignments"), ""),
     }
 }
+
+const LIMIT_EXCEEDED: &str = "RoleAssignmentLimitExceeded";
 
 /// Largest number of grants listed in one diagnostic's detail: Terraform's rendering cost
 /// grows quickly with diagnostic size and count, and a complete list of thousands helps no one.
@@ -330,6 +343,21 @@ mod tests {
 
     /// How `arm_diag` reports these errors: configuration failures
     /// are not pinned on the resource's attribute.
+    #[test]
+    fn the_role_assignment_limit_is_one_diagnostic_per_subscription_naming_it_and_the_count() {
+        let path = |sub: &str, n: usize| {
+            format!("/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Authorization/roleAssignments/{n}")
+        };
+        let mut failures: Vec<(String, ArmError)> =
+            (0..3).map(|n| (format!("k{n}"), api("RoleAssignmentLimitExceeded", &path("aaaa", n)))).collect();
+        failures.push(("other".into(), api("RoleAssignmentLimitExceeded", &path("bbbb", 9))));
+        let d = group_failures("create", failures);
+        assert_eq!(d.0.len(), 2, "one per subscription");
+        assert_eq!(d.0[0].summary, "Role assignment limit reached: in subscription aaaa (3 grants)");
+        assert!(d.0[0].detail.contains("4,000 role assignments per subscription"), "{}", d.0[0].detail);
+        assert_eq!(d.0[1].summary, "Role assignment limit reached: in subscription bbbb");
+    }
+
     #[test]
     fn configuration_failures_carry_no_path_and_say_so() {
         use crate::azure::http::{EndpointError, Failure, TlsProblem, Unreachable};

@@ -105,9 +105,7 @@ impl Buckets {
     }
 
     fn bucket(&mut self, sub: &str, class: OpClass, s: &BucketSettings, now: f64) -> &mut Bucket {
-        self.buckets
-            .entry((sub.to_string(), class))
-            .or_insert(Bucket { tokens: s.bucket_size as f64, at: now })
+        self.buckets.entry((sub.to_string(), class)).or_insert(Bucket { tokens: s.bucket_size as f64, at: now })
     }
 
     fn remaining(&self, t: &Throttling, sub: &str, class: OpClass, now: f64) -> u64 {

@@ -34,7 +34,11 @@ enum Worker {
     /// Asks the pacer at this time.
     Ready(f64),
     /// Answer arrives at this time.
-    InFlight { at: f64, seq: u64, answer: Result<u64, f64> },
+    InFlight {
+        at: f64,
+        seq: u64,
+        answer: Result<u64, f64>,
+    },
     Done,
 }
 

@@ -44,12 +44,17 @@ test: tools lint             ## everything CI runs
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
-bench: tools release         ## foundation benchmark (ratios against the Go null provider)
+bench: tools release         ## foundation benchmark (ratios against the Go null provider), then write pacing
 	python3 bench/foundation.py
+	python3 bench/pacing.py
 
 .PHONY: bench-assignments
 bench-assignments: tools release  ## one aksid_cluster_identity_roles vs N aksid_role_assignment (N=10,100,1000)
 	python3 bench/assignments.py
+
+.PHONY: bench-pacing
+bench-pacing: tools release  ## 1,000 grants against a throttled write bucket: paced, unpaced, two processes
+	python3 bench/pacing.py
 
 .PHONY: bench-failures
 bench-failures: tools release  ## apply time when every write fails for one cause (N=300,3000)

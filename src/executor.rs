@@ -207,11 +207,22 @@ pub async fn create_all(
     deadline: Instant,
 ) -> Vec<Result<Created, ArmError>> {
     // Owned items keep the futures free of higher-ranked borrows (they must be Send).
-    stream::iter(ops.to_vec())
-        .map(|op| async move { create_one(arm, &op, deadline).await })
-        .buffered(parallelism.max(1))
-        .collect()
-        .await
+    let items = ops.iter().cloned().enumerate();
+    in_order(
+        stream::iter(items)
+            .map(|(i, op)| async move { (i, create_one(arm, &op, deadline).await) })
+            .buffer_unordered(parallelism.max(1))
+            .collect()
+            .await,
+    )
+}
+
+/// Results that finished in any order, back in the order of their ops. (`buffer_unordered`
+/// starts the next op as soon as any finishes; `buffered` would let one slow write, e.g. one
+/// waiting for the pacer or a Retry-After, hold up the slots behind it.)
+fn in_order<T>(mut done: Vec<(usize, T)>) -> Vec<T> {
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// One assignment to delete if it is still ours.
@@ -256,11 +267,14 @@ pub async fn delete_all(
     parallelism: usize,
     deadline: Instant,
 ) -> Vec<Result<Deleted, ArmError>> {
-    stream::iter(ops.to_vec())
-        .map(|op| async move { delete_one(arm, op, deadline).await })
-        .buffered(parallelism.max(1))
-        .collect()
-        .await
+    let items = ops.iter().cloned().enumerate();
+    in_order(
+        stream::iter(items)
+            .map(|(i, op)| async move { (i, delete_one(arm, op, deadline).await) })
+            .buffer_unordered(parallelism.max(1))
+            .collect()
+            .await,
+    )
 }
 
 #[cfg(test)]
@@ -272,5 +286,11 @@ mod tests {
         assert_eq!(subscription_of("/subscriptions/ABC/resourcegroups/rg").as_deref(), Some("abc"));
         assert_eq!(subscription_of("/providers/Microsoft.Management/managementGroups/mg"), None);
         assert_eq!(subscription_of("/"), None);
+    }
+
+    #[test]
+    fn results_come_back_in_op_order() {
+        assert_eq!(in_order(vec![(2, "c"), (0, "a"), (1, "b")]), vec!["a", "b", "c"]);
+        assert!(in_order::<u8>(vec![]).is_empty());
     }
 }

@@ -27,6 +27,10 @@ pub struct Settings {
     pub arm_endpoint: String,
     pub authority_host: String,
     pub ca_certificate: Option<String>,
+    /// Write tokens of the subscription's throttling bucket left to other tools; `None`: the default.
+    pub write_quota_reserve: Option<u32>,
+    /// `write_pacing = false`: writes are not paced (they burst and retry on 429).
+    pub write_pacing_off: bool,
     pub kubernetes: KubernetesSettings,
 }
 

@@ -319,16 +319,24 @@ async fn put_settings(State(app): State<Arc<App>>, body: Bytes) -> Response {
         if new.role_assignment_page_size == 0 {
             return Err("role_assignment_page_size must be at least 1".to_string());
         }
+        new.arm_throttling.validate()?;
         if let Some(mi) = &new.default_managed_identity {
             if s.principal_by_app_id(mi).is_none() {
                 return Err(format!("default_managed_identity: no principal with client id {mi}"));
             }
         }
+        let throttling_changed = s.state.settings.arm_throttling != new.arm_throttling;
         s.state.settings = new.clone();
-        Ok(new)
+        Ok((new, throttling_changed))
     });
     match result {
-        Ok(s) => json_response(200, &serde_json::to_value(s).unwrap_or(Value::Null)),
+        Ok((s, throttling_changed)) => {
+            if throttling_changed {
+                // New sizes start from full buckets, so a benchmark's first burst is predictable.
+                lock(&app.throttle).reset();
+            }
+            json_response(200, &serde_json::to_value(s).unwrap_or(Value::Null))
+        }
         Err(e) => bad(e),
     }
 }
@@ -343,6 +351,7 @@ async fn reset(State(app): State<Arc<App>>) -> Response {
     match app.write(|s| s.reset(now)) {
         Ok(()) => {
             lock(&app.fic_inflight).clear();
+            lock(&app.throttle).reset();
             json_response(200, &json!({"reset": true}))
         }
         Err(e) => json_response(500, &json!({"error": {"code": "InternalServerError", "message": e}})),

@@ -1,6 +1,6 @@
 //! Shared server state: the store behind a mutex, persistence, and the
 //! non-persisted run-time pieces (faults, request log, in-flight FIC writes, ARM's
-//! rate-limit budget).
+//! throttling buckets).
 //!
 //! Everything an emulator instance changes lives here or in the store, never in a
 //! process-wide static, so several emulators in one process (parallel tests) are
@@ -9,10 +9,12 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
 
 use crate::faults::Faults;
 use crate::reqlog::RequestLog;
 use crate::store::Store;
+use crate::throttle::Buckets;
 
 /// Lock a mutex, recovering from poisoning (a panicked request must not take the
 /// whole emulator down with it).
@@ -33,32 +35,10 @@ pub struct App {
     pub base_url: String,
     /// Identities (lower-case ids) with a federated identity credential write in flight.
     pub fic_inflight: Mutex<HashSet<String>>,
-    /// Reported in ARM's `x-ms-ratelimit-remaining-subscription-*` headers.
-    pub rate_budget: Mutex<RateBudget>,
-}
-
-/// ARM's hourly request budget (12,000 reads and 1,200 writes), counted per emulator.
-#[derive(Debug, Default)]
-pub struct RateBudget {
-    /// Hours since the Unix epoch of the window being counted.
-    hour: u64,
-    reads: u64,
-    writes: u64,
-}
-
-impl RateBudget {
-    pub const READS_PER_HOUR: u64 = 12_000;
-    pub const WRITES_PER_HOUR: u64 = 1_200;
-
-    /// Count one request made during `hour`; returns the remaining (reads, writes).
-    pub fn take(&mut self, is_write: bool, hour: u64) -> (u64, u64) {
-        if self.hour != hour {
-            *self = RateBudget { hour, reads: 0, writes: 0 };
-        }
-        let counter = if is_write { &mut self.writes } else { &mut self.reads };
-        *counter = counter.saturating_add(1);
-        (Self::READS_PER_HOUR.saturating_sub(self.reads), Self::WRITES_PER_HOUR.saturating_sub(self.writes))
-    }
+    /// ARM's throttling buckets (see `throttle`), shared by every client of this instance.
+    pub throttle: Mutex<Buckets>,
+    /// The zero of the buckets' clock.
+    pub started: Instant,
 }
 
 impl App {
@@ -78,7 +58,8 @@ impl App {
             ca_pem,
             base_url,
             fic_inflight: Mutex::new(HashSet::new()),
-            rate_budget: Mutex::new(RateBudget::default()),
+            throttle: Mutex::new(Buckets::default()),
+            started: Instant::now(),
         }
     }
 
@@ -109,19 +90,5 @@ impl App {
     pub fn persist_now(&self) {
         let guard = lock(&self.store);
         self.persist(&guard);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::RateBudget;
-
-    #[test]
-    fn rate_budget_counts_reads_and_writes_and_resets_every_hour() {
-        let mut b = RateBudget::default();
-        assert_eq!(b.take(false, 7), (11_999, 1_200));
-        assert_eq!(b.take(false, 7), (11_998, 1_200));
-        assert_eq!(b.take(true, 7), (11_998, 1_199));
-        assert_eq!(b.take(false, 8), (11_999, 1_200), "a new hour starts a new window");
     }
 }

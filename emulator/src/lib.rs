@@ -6,10 +6,10 @@
 //! `use crate::…` graph between top-level modules has no cycle; `make check-cycles`
 //! keeps it that way):
 //! 1. leaves: [`util`], [`errors`], [`ids`], [`settings`], [`reqlog`] (request log
-//!    types), [`faults`] (fault rules), [`tls`];
+//!    types), [`faults`] (fault rules), [`throttle`] (ARM's token buckets), [`tls`];
 //! 2. [`seed`] (the seed format), then [`store`]: pure state and rules, including the
 //!    Kubernetes objects ([`store::k8s`]);
-//! 3. [`app`]: one emulator instance's state (store, faults, log, rate budget);
+//! 3. [`app`]: one emulator instance's state (store, faults, log, throttling buckets);
 //! 4. the HTTP layers: [`entra`], [`arm`], [`k8s`], [`admin`], and [`middleware`];
 //! 5. [`server`] wires them together behind TLS.
 
@@ -27,6 +27,7 @@ pub mod seed;
 pub mod server;
 pub mod settings;
 pub mod store;
+pub mod throttle;
 pub mod tls;
 pub mod util;
 

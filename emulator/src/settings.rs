@@ -29,6 +29,56 @@ pub struct Settings {
     pub default_managed_identity: Option<String>,
     /// Lifetime of issued access tokens.
     pub token_lifetime_secs: u64,
+    /// ARM's request throttling (token buckets per subscription and operation class).
+    pub arm_throttling: Throttling,
+}
+
+/// ARM's throttling: one token bucket per subscription for each operation class. Off by
+/// default (every bucket then reports itself full), so only tests that ask for it are slowed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Throttling {
+    /// When false, requests are never throttled and the headers report full buckets.
+    pub enabled: bool,
+    /// GET and HEAD.
+    pub reads: BucketSettings,
+    /// PUT, PATCH and POST.
+    pub writes: BucketSettings,
+    pub deletes: BucketSettings,
+}
+
+/// One bucket: how many tokens it holds when full, and how fast spent tokens come back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketSettings {
+    pub bucket_size: u64,
+    pub refill_per_sec: f64,
+}
+
+impl Default for Throttling {
+    /// ARM's published sizes: 250 reads refilled at 25/s, 200 writes and 200 deletes at 10/s.
+    fn default() -> Self {
+        Throttling {
+            enabled: false,
+            reads: BucketSettings { bucket_size: 250, refill_per_sec: 25.0 },
+            writes: BucketSettings { bucket_size: 200, refill_per_sec: 10.0 },
+            deletes: BucketSettings { bucket_size: 200, refill_per_sec: 10.0 },
+        }
+    }
+}
+
+impl Throttling {
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, b) in [("reads", &self.reads), ("writes", &self.writes), ("deletes", &self.deletes)] {
+            if b.bucket_size == 0 {
+                return Err(format!("arm_throttling.{name}.bucket_size must be at least 1"));
+            }
+            if !(b.refill_per_sec.is_finite() && b.refill_per_sec > 0.0) {
+                return Err(format!("arm_throttling.{name}.refill_per_sec must be a positive number"));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for Settings {
@@ -43,6 +93,7 @@ impl Default for Settings {
             max_fics_per_identity: 20,
             default_managed_identity: None,
             token_lifetime_secs: 3599,
+            arm_throttling: Throttling::default(),
         }
     }
 }

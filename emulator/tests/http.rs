@@ -168,6 +168,7 @@ async fn arm_front_door_errors_and_headers() {
     assert!(h.contains_key("x-ms-request-id"));
     assert!(h.contains_key("x-ms-ratelimit-remaining-subscription-reads"));
     assert!(h.contains_key("x-ms-ratelimit-remaining-subscription-writes"));
+    assert!(h.contains_key("x-ms-ratelimit-remaining-subscription-deletes"));
     // Resource groups (any casing) and seeded resources.
     let (s, b) = e
         .call(
@@ -339,12 +340,16 @@ async fn role_assignment_ids_get_canonical_casing_where_arm_knows_it() {
     e.server.shutdown().await;
 }
 
-/// Two emulators in one process: the ARM rate-limit budget, fault rules and the store
+/// Two emulators in one process: the ARM throttling buckets, fault rules and the store
 /// are per instance.
 #[tokio::test]
 async fn two_emulators_in_one_process_share_nothing() {
     let (a, token_a) = emu().await;
     let (b, token_b) = emu().await;
+    for e in [&a, &b] {
+        let (s, _) = e.admin("PUT", "/settings", Some(&json!({"arm_throttling": {"enabled": true}}))).await;
+        assert_eq!(s, 200);
+    }
     let reads_left = |resp: &reqwest::Response| -> u64 {
         resp.headers()["x-ms-ratelimit-remaining-subscription-reads"].to_str().unwrap().parse().unwrap()
     };
@@ -352,10 +357,9 @@ async fn two_emulators_in_one_process_share_nothing() {
         let resp = a.client.get(a.url(&cluster_path())).bearer_auth(&token_a).send().await.unwrap();
         assert_eq!(resp.status(), 200);
     }
-    // B's first ARM read starts from a full budget, whatever A has used. (An hour boundary
-    // between the two only resets a budget, so this holds then too.)
+    // B's first ARM read starts from a full bucket (250), whatever A has used.
     let resp = b.client.get(b.url(&cluster_path())).bearer_auth(&token_b).send().await.unwrap();
-    assert_eq!(reads_left(&resp), 11_999);
+    assert_eq!(reads_left(&resp), 249);
 
     let (s, _) = a.admin("POST", "/faults", Some(&json!({"path_contains": "managedClusters", "status": 503}))).await;
     assert_eq!(s, 201);
@@ -1061,4 +1065,113 @@ async fn permissions_list_the_callers_roles_at_or_above_the_scope() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["value"][0]["actions"], json!(["*"]), "Owner of the spoke subscription: {body}");
+
+fn throttled_seed(writes: u64, refill_per_sec: f64) -> Value {
+    let mut seed = example_seed();
+    seed["settings"]["arm_throttling"] =
+        json!({"enabled": true, "writes": {"bucket_size": writes, "refill_per_sec": refill_per_sec}});
+    seed
+}
+
+fn grant_name(scope: &str) -> String {
+    let n = scope.len() % 1000;
+    format!("d4d4d4d4-0000-4000-8000-{n:012}")
+}
+
+fn header_u64(resp: &reqwest::Response, name: &str) -> Option<u64> {
+    resp.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok())
+}
+
+/// PUT a role assignment (a write) with its own client: the bucket belongs to the
+/// subscription, not to a connection or a caller. One name per scope, so repeats are
+/// idempotent writes.
+async fn put_grant(e: &Emu, token: &str, scope: &str) -> reqwest::Response {
+    let client = common::client_for(std::path::Path::new(&e.server.info.ca_certificate));
+    let name = grant_name(scope);
+    client
+        .put(e.url(&ra_path(scope, &name)))
+        .bearer_auth(token)
+        .json(&ra_body(ACR_PULL, KUBELET_OID))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// ARM's token bucket: each write takes a token and reports what is left; an empty bucket
+/// answers 429 SubscriptionRequestsThrottled with Retry-After, without doing the write;
+/// deletes, reads and other subscriptions have buckets of their own. (The refill is slow
+/// enough that no token comes back during the test.)
+#[tokio::test]
+async fn writes_drain_the_subscription_bucket_then_get_429_with_retry_after() {
+    let e = start_with(throttled_seed(3, 0.001), None).await;
+    let token = e.token(TENANT, TF_APP, TF_SECRET).await;
+    let spoke = format!("/subscriptions/{SPOKE}");
+    for left in [2, 1, 0] {
+        let resp = put_grant(&e, &token, &spoke).await;
+        assert!(resp.status().is_success(), "{}", resp.status());
+        assert_eq!(header_u64(&resp, "x-ms-ratelimit-remaining-subscription-writes"), Some(left));
+        assert_eq!(header_u64(&resp, "x-ms-ratelimit-remaining-subscription-deletes"), Some(200));
+        assert_eq!(header_u64(&resp, "x-ms-ratelimit-remaining-subscription-reads"), Some(250));
+    }
+    let rg = format!("{spoke}/resourceGroups/rg-spoke-aks");
+    let resp = put_grant(&e, &token, &rg).await;
+    assert_eq!(resp.status(), 429);
+    assert_eq!(header_u64(&resp, "x-ms-ratelimit-remaining-subscription-writes"), Some(0));
+    let retry_after = header_u64(&resp, "retry-after").expect("Retry-After");
+    assert!(retry_after >= 1, "{retry_after}");
+    assert!(header_u64(&resp, "x-ms-retry-after-ms").is_some_and(|ms| ms > 900_000), "a token takes 1000 s");
+    assert!(resp.headers().contains_key("x-ms-request-id"));
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "SubscriptionRequestsThrottled", "{body}");
+    let (s, _) = e.call("GET", &ra_path(&rg, &grant_name(&rg)), Some(&token), None).await;
+    assert_eq!(s, 404, "a throttled write is not carried out");
+
+    let (s, _) = e.call("DELETE", &ra_path(&spoke, &grant_name(&spoke)), Some(&token), None).await;
+    assert_eq!(s, 200, "deletes have their own bucket");
+    let resp = put_grant(&e, &token, &format!("/subscriptions/{HUB}")).await;
+    assert_eq!(resp.status(), 201, "another subscription has its own bucket");
+    assert_eq!(header_u64(&resp, "x-ms-ratelimit-remaining-subscription-writes"), Some(2));
+
+    let log = e.server.app.log.lock().unwrap().entries.clone();
+    let throttled: Vec<_> = log.iter().filter(|l| l.status == 429).collect();
+    assert_eq!(throttled.len(), 1, "the request log shows the 429");
+    assert_eq!((throttled[0].method.as_str(), throttled[0].route), ("PUT", "role_assignment"));
+    e.server.shutdown().await;
+}
+
+/// Sizes come from the admin API too; a change starts full buckets of the new size; bad
+/// sizes are refused.
+#[tokio::test]
+async fn throttling_sizes_change_at_run_time_and_bad_ones_are_refused() {
+    let e = start_with(throttled_seed(1, 0.001), None).await;
+    let token = e.token(TENANT, TF_APP, TF_SECRET).await;
+    let spoke = format!("/subscriptions/{SPOKE}");
+    assert_eq!(put_grant(&e, &token, &spoke).await.status(), 201);
+    assert_eq!(put_grant(&e, &token, &spoke).await.status(), 429);
+
+    let patch = json!({"arm_throttling": {"writes": {"bucket_size": 5, "refill_per_sec": 0.001}}});
+    let (s, b) = e.admin("PUT", "/settings", Some(&patch)).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["arm_throttling"]["writes"]["bucket_size"], 5);
+    assert_eq!(b["arm_throttling"]["enabled"], true, "a partial patch keeps the rest");
+    let resp = put_grant(&e, &token, &spoke).await;
+    assert!(resp.status().is_success(), "{}", resp.status());
+    assert_eq!(header_u64(&resp, "x-ms-ratelimit-remaining-subscription-writes"), Some(4));
+
+    for bad in [
+        json!({"arm_throttling": {"writes": {"bucket_size": 0, "refill_per_sec": 1.0}}}),
+        json!({"arm_throttling": {"deletes": {"bucket_size": 5, "refill_per_sec": 0.0}}}),
+        json!({"arm_throttling": {"reads": {"bucket_size": 5, "refill": 1.0}}}),
+    ] {
+        let (s, b) = e.admin("PUT", "/settings", Some(&bad)).await;
+        assert_eq!(s, 400, "{bad}: {b}");
+    }
+    let (s, _) = e.admin("PUT", "/settings", Some(&json!({"arm_throttling": {"enabled": false}}))).await;
+    assert_eq!(s, 200);
+    for _ in 0..8 {
+        let resp = put_grant(&e, &token, &spoke).await;
+        assert!(resp.status().is_success(), "throttling off: {}", resp.status());
+        assert_eq!(header_u64(&resp, "x-ms-ratelimit-remaining-subscription-writes"), Some(5), "reported full");
+    }
+    e.server.shutdown().await;
 }

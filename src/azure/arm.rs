@@ -4,6 +4,8 @@
 //! request/correlation ids. Certificate and TLS failures of ARM or of the token endpoint are
 //! not retried; an endpoint that does not answer is retried for a few seconds only. Both are
 //! reported as `ArmError::Endpoint`, naming the endpoint. Tokens and secrets are never logged.
+//! Writes and deletes are paced at the subscription's throttling bucket (`pacer`), each
+//! attempt taking its turn, so a long apply does not burst into 429s.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,6 +16,7 @@ use serde_json::Value as Json;
 
 use super::credentials::{CredentialChain, TokenError};
 use super::http::{self, EndpointError, Failure};
+use super::pacer::{Pacer, Ticket};
 use super::retry::{is_retryable_status, parse_retry_after, Failed, RetryPolicy};
 
 /// What went wrong with an ARM call.
@@ -72,6 +75,8 @@ pub struct ArmClient {
     token_scope: String,
     policy: RetryPolicy,
     ca_certificate: Option<String>,
+    /// Paces writes at the subscription's throttling bucket (see `pacer`).
+    pacer: Pacer,
 }
 
 /// The outcome of one attempt.
@@ -108,14 +113,22 @@ pub fn token_scope(environment: &str) -> &'static str {
 
 impl ArmClient {
     pub fn new(http: reqwest::Client, endpoint: &str, credentials: Arc<CredentialChain>, environment: &str) -> Self {
+        let endpoint = endpoint.trim_end_matches('/').to_string();
         ArmClient {
             http,
-            endpoint: endpoint.trim_end_matches('/').to_string(),
+            pacer: Pacer::shared(&endpoint, super::pacer::DEFAULT_RESERVE, true),
+            endpoint,
             credentials,
             token_scope: token_scope(environment).to_string(),
             policy: RetryPolicy::default(),
             ca_certificate: None,
         }
+    }
+
+    /// Write pacing: the tokens left to other tools (`write_quota_reserve`), or none at all.
+    pub fn with_pacing(mut self, reserve: u32, enabled: bool) -> Self {
+        self.pacer = Pacer::shared(&self.endpoint, reserve, enabled);
+        self
     }
 
     /// The `ca_certificate` the HTTP client trusts, named in TLS errors.
@@ -240,11 +253,29 @@ impl ArmClient {
         if let Some(b) = call.body {
             req = req.json(b);
         }
+        let ticket = self.pacer.acquire(call.method.as_str(), call.path, deadline).await;
         let remaining = deadline.saturating_duration_since(Instant::now());
         match req.timeout(remaining.max(Duration::from_millis(1))).send().await {
-            Ok(resp) => response_step(call, resp, attempt).await,
+            Ok(resp) => {
+                if let Some(t) = &ticket {
+                    self.report_to_pacer(t, &resp);
+                }
+                response_step(call, resp, attempt).await
+            }
             Err(e) => self.send_error_step(call, &e),
         }
+    }
+
+    /// What the bucket has left (and, on a 429, when to try again), for the pacer.
+    fn report_to_pacer(&self, ticket: &Ticket, resp: &reqwest::Response) {
+        let header = |n: &str| resp.headers().get(n).and_then(|v| v.to_str().ok());
+        let remaining = header(Pacer::header(ticket)).and_then(|v| v.trim().parse::<u64>().ok());
+        let hint = parse_retry_after(
+            header("retry-after"),
+            header("retry-after-ms").or_else(|| header("x-ms-retry-after-ms")),
+            time::OffsetDateTime::now_utc().unix_timestamp(),
+        );
+        self.pacer.record(ticket, resp.status().as_u16(), remaining, hint);
     }
 
     /// A token for ARM, or the step to take when none can be had.

@@ -4,6 +4,7 @@ pub mod clusters_api;
 pub mod credentials;
 pub mod http;
 pub mod identities;
+pub mod pacer;
 pub mod permissions;
 pub mod retry;
 pub mod role_assignments;

@@ -52,8 +52,24 @@ pub fn schema() -> Schema {
                 "ca_certificate",
                 "Path to a PEM file of CA certificates trusted in addition to the system roots (emulators, TLS-inspecting proxies). Env: `AKSID_CA_CERTIFICATE`.",
             ))
+            .attribute(Attribute::optional(
+                "write_quota_reserve",
+                Type::Number,
+                "Write (and delete) tokens of the subscription's ARM throttling bucket left to other tools: writes are sent at once until the bucket is down to this many, then at its refill rate (default 20; 0 to 100000). Env: `AKSID_WRITE_QUOTA_RESERVE`.",
+            ))
+            .attribute(b("write_pacing", "Pace writes at ARM's throttling bucket (default true); false sends them at once and retries on 429. Env: `AKSID_WRITE_PACING`."))
             .block(NestedBlock::new("kubernetes", Nesting::Single, kubernetes)),
     }
+}
+
+/// Largest accepted `write_quota_reserve`.
+pub const MAX_WRITE_QUOTA_RESERVE: u32 = 100_000;
+
+/// A reserve as configured (a whole number in range), or why not.
+fn parse_reserve(n: Option<i64>, raw: &str) -> Result<u32, String> {
+    n.and_then(|n| u32::try_from(n).ok())
+        .filter(|n| *n <= MAX_WRITE_QUOTA_RESERVE)
+        .ok_or_else(|| format!("{raw} is not a whole number from 0 to {MAX_WRITE_QUOTA_RESERVE}."))
 }
 
 pub fn default_endpoints(environment: &str) -> (&'static str, &'static str) {
@@ -148,6 +164,11 @@ pub fn validate(config: &Value) -> Diagnostics {
             "A federated token file is only read with use_oidc = true.",
         );
     }
+    if let Some(n) = config.attr("write_quota_reserve").as_number() {
+        if let Err(e) = parse_reserve(n.as_i64(), &n.to_string()) {
+            d.error_at(AttributePath::attr("write_quota_reserve"), "Invalid write_quota_reserve", e);
+        }
+    }
     validate_kubernetes(config.attr("kubernetes"), &mut d);
     d
 }
@@ -201,6 +222,13 @@ fn settings_with_fallbacks(config: &Value, env: &dyn Fn(&str) -> Option<String>)
         authority_host: text(config.attr("authority_host"), Some("AKSID_AUTHORITY_HOST"))
             .unwrap_or_else(|| authority_default.into()),
         ca_certificate: text(config.attr("ca_certificate"), Some("AKSID_CA_CERTIFICATE")),
+        write_quota_reserve: match config.attr("write_quota_reserve").as_number() {
+            Some(n) => parse_reserve(n.as_i64(), "").ok(),
+            None => env("AKSID_WRITE_QUOTA_RESERVE").and_then(|v| parse_reserve(v.trim().parse().ok(), "").ok()),
+        },
+        write_pacing_off: !config.attr("write_pacing").as_bool().unwrap_or_else(|| {
+            env("AKSID_WRITE_PACING").is_none_or(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "false" | "0"))
+        }),
         environment,
         kubernetes: kubernetes_with_fallbacks(config.attr("kubernetes"), env),
     }
@@ -342,6 +370,11 @@ fn check_environment_values(config: &Value, env: &dyn Fn(&str) -> Option<String>
             d.error(format!("Insecure or invalid {var}"), e);
         }
     }
+    if let Some(v) = env("AKSID_WRITE_QUOTA_RESERVE").filter(|_| config.attr("write_quota_reserve").is_null()) {
+        if let Err(e) = parse_reserve(v.trim().parse().ok(), &format!("AKSID_WRITE_QUOTA_RESERVE={v:?}")) {
+            d.error("Invalid AKSID_WRITE_QUOTA_RESERVE", e);
+        }
+    }
 }
 
 /// Exactly one authentication method, with the identifiers it needs, once the configuration
@@ -373,7 +406,7 @@ fn check_auth_requirements(s: &Settings, d: &mut Diagnostics) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framework::codec;
+    use crate::framework::{codec, Number};
 
     const G: &str = "00000000-0000-0000-0000-000000000001";
 
@@ -404,6 +437,33 @@ mod tests {
         assert!(d.0[0].summary.contains("Conflicting"));
         // unknowns select nothing yet
         assert!(!validate(&config(&[("use_msi", Value::Bool(true)), ("use_cli", Value::Unknown)])).has_errors());
+    }
+
+    #[test]
+    fn write_quota_reserve_and_pacing() {
+        let s = resolve(&config(&[("use_cli", Value::Bool(true))]), &no_env).unwrap();
+        assert_eq!((s.write_quota_reserve, s.write_pacing_off), (None, false), "defaults: pacing on");
+        let env = |k: &str| match k {
+            "AKSID_WRITE_QUOTA_RESERVE" => Some("5".to_string()),
+            "AKSID_WRITE_PACING" => Some("false".to_string()),
+            _ => None,
+        };
+        let s = resolve(&config(&[("use_cli", Value::Bool(true))]), &env).unwrap();
+        assert_eq!((s.write_quota_reserve, s.write_pacing_off), (Some(5), true));
+        let set = config(&[
+            ("use_cli", Value::Bool(true)),
+            ("write_quota_reserve", Value::Number(Number::Int(0))),
+            ("write_pacing", Value::Bool(true)),
+        ]);
+        let s = resolve(&set, &env).unwrap();
+        assert_eq!((s.write_quota_reserve, s.write_pacing_off), (Some(0), false), "the block wins");
+        for bad in [Number::Int(-1), Number::Float(1.5), Number::Int(100_001)] {
+            let d = validate(&config(&[("write_quota_reserve", Value::Number(bad))]));
+            assert_eq!(d.0[0].attribute, Some(AttributePath::attr("write_quota_reserve")), "{d:?}");
+        }
+        let bad_env = |k: &str| (k == "AKSID_WRITE_QUOTA_RESERVE").then(|| "lots".to_string());
+        let d = resolve(&config(&[("use_cli", Value::Bool(true))]), &bad_env).unwrap_err();
+        assert!(d.0[0].summary.contains("AKSID_WRITE_QUOTA_RESERVE"), "{d:?}");
     }
 
     #[test]

@@ -35,7 +35,11 @@ fn build_clients(settings: config::Settings) -> Result<(Clients, reqwest::Client
     })?;
     let chain = Arc::new(CredentialChain::new(&settings, http.clone()));
     let arm = ArmClient::new(http.clone(), &settings.arm_endpoint, chain, &settings.environment)
-        .with_ca_certificate(settings.ca_certificate.as_deref());
+        .with_ca_certificate(settings.ca_certificate.as_deref())
+        .with_pacing(
+            settings.write_quota_reserve.unwrap_or(crate::azure::pacer::DEFAULT_RESERVE),
+            !settings.write_pacing_off,
+        );
     Ok((Clients { settings, arm, kube: Default::default(), permissions: Default::default() }, http))
 }
 

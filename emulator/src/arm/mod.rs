@@ -23,6 +23,7 @@ use crate::errors::{json_response, ArmError};
 use crate::ids::seg_eq;
 use crate::reqlog::{route_kind, CallerOid};
 use crate::store::Caller;
+use crate::throttle::OpClass;
 
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -218,7 +219,45 @@ async fn route(app: &Arc<App>, ctx: Ctx) -> Response {
     resources::route(app, &ctx)
 }
 
-/// Middleware: ARM response headers (request ids, throttling budget) on ARM routes.
+/// The subscription a path belongs to ("" outside any subscription): its throttling bucket.
+fn subscription_of_path(path: &str) -> String {
+    let mut segs = path.split('/').filter(|s| !s.is_empty());
+    match (segs.next(), segs.next()) {
+        (Some(first), Some(id)) if seg_eq(first, "subscriptions") => decode_segment(id).to_ascii_lowercase(),
+        _ => String::new(),
+    }
+}
+
+/// ARM's throttling answer: 429 with the wait until the next token.
+fn throttled_response(class: OpClass, subscription: &str, wait: f64) -> Response {
+    let secs = crate::throttle::retry_after_secs(wait);
+    let what = match class {
+        OpClass::Reads => "read",
+        OpClass::Writes => "write",
+        OpClass::Deletes => "delete",
+    };
+    let mut resp = ArmError::new(
+        429,
+        "SubscriptionRequestsThrottled",
+        format!(
+            "Too many '{what}' requests for subscription '{subscription}'. Try again after {secs} seconds, when the subscription's {what} budget has refilled."
+        ),
+    )
+    .into_response();
+    let h = resp.headers_mut();
+    for (name, value) in [
+        (axum::http::header::RETRY_AFTER.as_str(), secs.to_string()),
+        ("x-ms-retry-after-ms", crate::throttle::retry_after_ms(wait).to_string()),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    resp
+}
+
+/// Middleware: ARM's throttling (a token per request, 429 when the bucket is empty) and the
+/// ARM response headers (request ids, remaining budget) on ARM routes.
 pub async fn headers_middleware(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let kind = route_kind(req.uri().path());
     if matches!(kind, "admin" | "kubernetes" | "token" | "managed_identity_token") {
@@ -232,19 +271,24 @@ pub async fn headers_middleware(State(app): State<Arc<App>>, req: Request, next:
         .map(String::from)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let client_request_id = req.headers().get("x-ms-client-request-id").cloned();
-    let is_write = !matches!(*req.method(), Method::GET | Method::HEAD);
-    let mut resp = next.run(req).await;
-    let hour = u64::try_from(crate::util::unix(OffsetDateTime::now_utc()) / 3600).unwrap_or(0);
-    let (reads, writes) = lock(&app.rate_budget).take(is_write, hour);
+    let class = OpClass::of(req.method().as_str());
+    let subscription = subscription_of_path(req.uri().path());
+    let settings = app.read(|s| s.settings().arm_throttling.clone());
+    let now = app.started.elapsed().as_secs_f64();
+    let outcome = lock(&app.throttle).take(&settings, &subscription, class, now);
+    let mut resp = match outcome.throttled {
+        Some(wait) => throttled_response(class, &subscription, wait),
+        None => next.run(req).await,
+    };
     let h = resp.headers_mut();
     let request_id = uuid::Uuid::new_v4().to_string();
-    for (name, value) in [
+    let ids = [
         ("x-ms-request-id", request_id.clone()),
         ("x-ms-correlation-request-id", correlation),
         ("x-ms-routing-request-id", format!("LOCAL:{}:{request_id}", crate::util::unix(OffsetDateTime::now_utc()))),
-        ("x-ms-ratelimit-remaining-subscription-reads", reads.to_string()),
-        ("x-ms-ratelimit-remaining-subscription-writes", writes.to_string()),
-    ] {
+    ];
+    let budget = outcome.remaining.map(|(c, n)| (c.header(), n.to_string()));
+    for (name, value) in ids.into_iter().chain(budget) {
         if let Ok(v) = HeaderValue::from_str(&value) {
             h.insert(name, v);
         }
@@ -267,5 +311,13 @@ mod tests {
         for bad in ["", "2022-4-01", "2022-04-01-beta", "latest", "2022/04/01", "2022-04-01-preview-x"] {
             assert!(!valid_api_version(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn throttling_buckets_are_per_subscription() {
+        assert_eq!(subscription_of_path("/subscriptions/ABC/resourceGroups/x"), "abc");
+        assert_eq!(subscription_of_path("//Subscriptions/abc"), "abc");
+        assert_eq!(subscription_of_path("/subscriptions"), "");
+        assert_eq!(subscription_of_path("/providers/Microsoft.Management/managementGroups/mg"), "");
     }
 }

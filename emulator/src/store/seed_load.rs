@@ -46,6 +46,7 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
     add_kubernetes_stores(&mut st, now)?;
     add_custom_roles(&mut st, seed)?;
     check_default_managed_identity(&st)?;
+    st.settings.arm_throttling.validate().map_err(|e| format!("settings.{e}"))?;
 
     // Role assignments last: they reference everything above, through the store's lookups.
     let mut store = Store { state: st, seed: Seed::default() };

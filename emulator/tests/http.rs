@@ -1065,6 +1065,7 @@ async fn permissions_list_the_callers_roles_at_or_above_the_scope() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["value"][0]["actions"], json!(["*"]), "Owner of the spoke subscription: {body}");
+}
 
 fn throttled_seed(writes: u64, refill_per_sec: f64) -> Value {
     let mut seed = example_seed();

@@ -10,6 +10,8 @@ use std::process::{Command, Stdio};
 use aksid::plugin::handshake::{MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
 use common::provider_binary;
 
+const LAST_STEP: &str = "handshake line written";
+
 /// Launch as Terraform would with AutoMTLS, read the handshake line, stop the provider and
 /// return the line and everything it wrote on stderr.
 fn start_and_stop(trace: Option<&str>) -> (String, String) {
@@ -31,11 +33,17 @@ fn start_and_stop(trace: Option<&str>) -> (String, String) {
     let mut child = cmd.spawn().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    // SIGKILL closes stderr; what was written before the line is all in the pipe.
+    let mut stderr = String::new();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    if trace.is_some_and(|v| !v.is_empty()) {
+        // The last step is reported just after the line is written: read up to it (or to the
+        // end of stderr, should the process die) before stopping the provider.
+        while err.read_line(&mut stderr).unwrap() > 0 && !stderr.trim_end().ends_with(LAST_STEP) {}
+    }
+    // SIGKILL closes stderr; whatever was written before is still in the pipe.
     child.kill().unwrap();
     child.wait().unwrap();
-    let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    err.read_to_string(&mut stderr).unwrap();
     (line, stderr)
 }
 
@@ -54,7 +62,7 @@ fn startup_trace_lists_the_steps_in_order_when_asked() {
     let bound = step_position(&stderr, "socket bound");
     let cert = step_position(&stderr, "certificate made");
     let tls = step_position(&stderr, "TLS config built");
-    let written = step_position(&stderr, "handshake line written");
+    let written = step_position(&stderr, LAST_STEP);
     assert!(runtime < bound, "the socket is bound inside the runtime:\n{stderr}");
     assert!(bound < tls && cert < tls, "the TLS config needs the certificate:\n{stderr}");
     assert!(tls < written, "the line carries the certificate:\n{stderr}");

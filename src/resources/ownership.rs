@@ -16,7 +16,9 @@ use super::assignments::group_failures;
 use crate::azure::arm::ArmClient;
 use crate::azure::role_assignments::RoleAssignment;
 use crate::executor::{self, DeleteOp, Deleted};
-use crate::framework::{ApplyRequest, ApplyResponse, Diagnostic, Diagnostics, ReadRequest, ReadResponse, Value};
+use crate::framework::{
+    ApplyRequest, ApplyResponse, Diagnostic, Diagnostics, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Value,
+};
 use crate::planner::Origin;
 
 /// Private state: the marker last written or seen per assignment, by lowercased id.
@@ -135,6 +137,23 @@ pub fn apply_response(
         Ok((new_state, diagnostics)) => ApplyResponse { new_state, private: markers.to_private(), diagnostics },
         Err(d) => ApplyResponse { new_state: req.prior_state, private: req.planned_private, diagnostics: d },
     }
+}
+
+/// The response to PlanResourceChange: the planned state with the diagnostics the plan
+/// collected (`diagnostics`, e.g. adoption warnings) and any errors it ended with; the private
+/// state (ownership markers) carried over.
+pub fn plan_response(
+    result: Result<Value, Diagnostics>,
+    mut diagnostics: Diagnostics,
+    req: &PlanRequest,
+) -> PlanResponse {
+    let mut resp = PlanResponse { planned_private: req.prior_private.clone(), ..Default::default() };
+    match result {
+        Ok(planned) => resp.planned_state = planned,
+        Err(d) => diagnostics.extend(d),
+    }
+    resp.diagnostics = diagnostics;
+    resp
 }
 
 /// The response to ReadResource: the refreshed state, or on an error the current one unchanged.

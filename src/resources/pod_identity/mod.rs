@@ -34,7 +34,7 @@ use crate::planner::app;
 use crate::resources::assignments as common;
 use crate::resources::grant_ops;
 use crate::resources::grants::Grant;
-use crate::resources::ownership::{apply_response, read_response, Markers};
+use crate::resources::ownership::{apply_response, plan_response, read_response, Markers};
 
 const PARALLEL_WRITES: usize = 4;
 
@@ -90,12 +90,9 @@ impl Resource for PodIdentityResource {
         if req.proposed_new_state.is_null() {
             return PlanResponse { planned_state: Value::Null, ..Default::default() };
         }
-        let mut resp = PlanResponse { planned_private: req.prior_private.clone(), ..Default::default() };
-        match plan(self.state.clients().ok().as_deref(), &req, &mut resp.diagnostics).await {
-            Ok(planned) => resp.planned_state = planned,
-            Err(d) => resp.diagnostics.extend(d),
-        }
-        resp
+        let mut diags = Diagnostics::new();
+        let result = plan(self.state.clients().ok().as_deref(), &req, &mut diags).await;
+        plan_response(result, diags, &req)
     }
 
     async fn apply(&self, req: ApplyRequest) -> ApplyResponse {

@@ -63,7 +63,12 @@ impl Spoke {
         self.res(&format!("Microsoft.ContainerService/managedClusters/aks-spoke-{}", self.key))
     }
     fn node_rg(&self) -> String {
-        format!("/subscriptions/{}/resourceGroups/MC_rg-spoke-{k}-aks_aks-spoke-{k}_{}", self.sub, self.location, k = self.key)
+        format!(
+            "/subscriptions/{}/resourceGroups/MC_rg-spoke-{k}-aks_aks-spoke-{k}_{}",
+            self.sub,
+            self.location,
+            k = self.key
+        )
     }
     fn subnet(&self, name: &str) -> String {
         self.res(&format!("Microsoft.Network/virtualNetworks/vnet-spoke-{}/subnets/{name}", self.key))
@@ -150,7 +155,8 @@ fn example(tf: &Terraform, emu: &Emulator) -> Workspace {
 
 /// Every role assignment ARM lists for the subscription, as (role name, scope, principal).
 fn assignments_in(emu: &Emulator, sub: &str) -> (BTreeSet<Grant>, BTreeSet<String>) {
-    let mut path = format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01");
+    let mut path =
+        format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01");
     let (mut grants, mut ids) = (BTreeSet::new(), BTreeSet::new());
     loop {
         let (status, body) = emu.arm("GET", &path, None);
@@ -191,7 +197,11 @@ fn expected_spoke(s: &Spoke, reports_principal: &str) -> BTreeSet<Grant> {
         grant("Managed Identity Operator", &s.node_rg(), s.kubelet),
         grant("Virtual Machine Contributor", &s.node_rg(), s.kubelet),
         grant("Managed Identity Operator", &s.orders_identity(), s.kubelet),
-        grant("Azure Service Bus Data Sender", &s.res(&format!("Microsoft.ServiceBus/namespaces/sb-spoke-{}", s.key)), s.orders_principal),
+        grant(
+            "Azure Service Bus Data Sender",
+            &s.res(&format!("Microsoft.ServiceBus/namespaces/sb-spoke-{}", s.key)),
+            s.orders_principal,
+        ),
         grant(
             "Storage Blob Data Reader",
             &s.res(&format!("Microsoft.Storage/storageAccounts/stspoke{}data", s.key)),

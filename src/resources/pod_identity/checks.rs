@@ -174,20 +174,20 @@ mod tests {
         d.0.iter().map(|x| x.summary.clone()).collect()
     }
 
+    fn block(name: Value, rg: Value, location: Value) -> Value {
+        Value::object([("name", name), ("resource_group_id", rg), ("location", location), ("tags", Value::Null)])
+    }
+
     #[test]
     fn an_identity_source_unknown_at_validation_is_no_conflict_yet_but_two_known_ones_are() {
-        let block = Value::List(vec![Value::object([
-            ("name", Value::string("id-reports")),
-            (
-                "resource_group_id",
-                Value::string("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg"),
-            ),
-            ("location", Value::string("westeurope")),
-        ])]);
-        // A module's `for_each` over apps: identity_id and the dynamic identity block are unknown.
-        assert_eq!(errors(&config(Value::Unknown, Value::Unknown)), Vec::<String>::new());
-        assert_eq!(errors(&config(Value::Unknown, block.clone())), Vec::<String>::new());
+        // A module's `for_each` over apps: identity_id is unknown, and a `dynamic "identity"`
+        // with an unknown for_each arrives as a block of unknowns.
+        let unknown_block = block(Value::Unknown, Value::Unknown, Value::Unknown);
+        assert_eq!(errors(&config(Value::Unknown, unknown_block)), Vec::<String>::new());
+        let rg = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg";
+        let known_block = block(Value::string("id-reports"), Value::string(rg), Value::string("westeurope"));
+        assert_eq!(errors(&config(Value::Unknown, known_block.clone())), Vec::<String>::new());
         let id = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-x";
-        assert_eq!(errors(&config(Value::string(id), block)), ["Conflicting identity sources"]);
+        assert_eq!(errors(&config(Value::string(id), known_block)), ["Conflicting identity sources"]);
     }
 }

@@ -120,7 +120,7 @@ for cluster in \
 done
 "$TERRAFORM" init -no-color >/dev/null
 "$TERRAFORM" apply -auto-approve -no-color 2>&1 | grep -E "Warning:|Apply complete" || true
-for out in pod_labels assignment_ids; do
+for out in pod_labels service_accounts; do
   echo "$out = $("$TERRAFORM" output -no-color "$out")"
 done
 set +e; "$TERRAFORM" plan -detailed-exitcode -no-color >/dev/null; code=$?; set -e

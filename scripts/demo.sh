@@ -67,8 +67,8 @@ PODS="$REPO/target/demo-pods"
 rm -rf "$PODS" && mkdir -p "$PODS" && cp "$REPO"/examples/pod-identity/*.tf "$PODS/"
 cd "$PODS"
 # kubectl gets the same kubeconfig the provider uses: ARM's listClusterUserCredential.
-CLUSTER_ID=/subscriptions/9c195f54-5580-4cd2-9e24-3114522757f4/resourceGroups/rg-spoke-aks/providers/Microsoft.ContainerService/managedClusters/aks-spoke
-python3 - "$AKSID_AUTHORITY_HOST" "$AKSID_ARM_ENDPOINT" "$AKSID_CA_CERTIFICATE" "$CLUSTER_ID" > "$PODS/kubeconfig" <<'PY'
+kubeconfig() {
+python3 - "$AKSID_AUTHORITY_HOST" "$AKSID_ARM_ENDPOINT" "$AKSID_CA_CERTIFICATE" "$1" <<'PY'
 import base64, json, os, ssl, sys, urllib.parse, urllib.request
 authority, arm, ca, cluster = sys.argv[1:]
 ctx = ssl.create_default_context(cafile=ca)
@@ -82,6 +82,9 @@ req = urllib.request.Request(f"{arm.rstrip('/')}{cluster}/listClusterUserCredent
 creds = json.load(urllib.request.urlopen(req, context=ctx))
 sys.stdout.write(base64.b64decode(creds["kubeconfigs"][0]["value"]).decode())
 PY
+}
+CLUSTER_ID=/subscriptions/9c195f54-5580-4cd2-9e24-3114522757f4/resourceGroups/rg-spoke-aks/providers/Microsoft.ContainerService/managedClusters/aks-spoke
+kubeconfig "$CLUSTER_ID" > "$PODS/kubeconfig"
 kubectl() { "$REPO/.tools/bin/kubectl" --kubeconfig "$PODS/kubeconfig" --cache-dir "$PODS/.kube-cache" "$@"; }
 # The applications' namespaces exist before aksid writes into them, as on a real cluster.
 printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n---\n' reports orders | kubectl apply --server-side -f -
@@ -95,6 +98,33 @@ echo "\$ kubectl -n reports get serviceaccount reports -o yaml"
 kubectl -n reports get serviceaccount reports -o yaml
 echo "\$ kubectl -n orders get azureidentities,azureidentitybindings -o yaml"
 kubectl -n orders get azureidentities,azureidentitybindings -o yaml
+"$TERRAFORM" destroy -auto-approve -no-color | grep -E "Destroy complete"
+
+kill "$AKSID_EMULATOR_PID"; trap - EXIT
+
+step "examples/hub-spoke: a hub and two spoke subscriptions, one provider alias each, one module per spoke"
+eval "$("$REPO/scripts/emulator-env.sh" "$REPO/examples/hub-spoke/emulator-seed.json" release)"
+trap 'kill "$AKSID_EMULATOR_PID" 2>/dev/null || true' EXIT
+HUBSPOKE="$REPO/target/demo-hub-spoke"
+rm -rf "$HUBSPOKE" && mkdir -p "$HUBSPOKE/modules"
+cp "$REPO"/examples/hub-spoke/*.tf "$REPO"/examples/hub-spoke/terraform.tfvars "$HUBSPOKE/"
+cp -r "$REPO/examples/hub-spoke/modules/aks-identity" "$HUBSPOKE/modules/"
+cd "$HUBSPOKE"
+# The applications' namespaces, in each spoke's cluster.
+for cluster in \
+  /subscriptions/053360cf-e43d-4e4b-a6a6-fd86058c10be/resourceGroups/rg-spoke-a-aks/providers/Microsoft.ContainerService/managedClusters/aks-spoke-a \
+  /subscriptions/59244c7c-f38c-4e4c-bf63-529f80113222/resourceGroups/rg-spoke-b-aks/providers/Microsoft.ContainerService/managedClusters/aks-spoke-b; do
+  kubeconfig "$cluster" > "$HUBSPOKE/kubeconfig"
+  printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n---\n' orders reports |
+    "$REPO/.tools/bin/kubectl" --kubeconfig "$HUBSPOKE/kubeconfig" --cache-dir "$HUBSPOKE/.kube-cache" apply --server-side -f -
+done
+"$TERRAFORM" init -no-color >/dev/null
+"$TERRAFORM" apply -auto-approve -no-color 2>&1 | grep -E "Warning:|Apply complete" || true
+for out in pod_labels service_accounts; do
+  echo "$out = $("$TERRAFORM" output -no-color "$out")"
+done
+set +e; "$TERRAFORM" plan -detailed-exitcode -no-color >/dev/null; code=$?; set -e
+echo "terraform plan -detailed-exitcode after apply: $code"
 "$TERRAFORM" destroy -auto-approve -no-color | grep -E "Destroy complete"
 
 kill "$AKSID_EMULATOR_PID"; trap - EXIT

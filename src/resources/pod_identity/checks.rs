@@ -3,6 +3,7 @@
 
 use super::model::{known, text, Mode, PodIdentity, MODES};
 use crate::framework::{AttributePath, Diagnostics, Value};
+use crate::known::Known;
 use crate::kube::objects::{is_valid_label_value, is_valid_name, is_valid_namespace};
 use crate::resources::assignments as common;
 
@@ -112,6 +113,9 @@ fn check_ids(m: &PodIdentity, d: &mut Diagnostics) {
         common::check_id(id, at("cluster_id"), Some(CLUSTER_TYPE), d);
     }
     match (&m.identity, &m.identity_id) {
+        // Unknown while a module's for_each is validated (it may turn out null): checked again
+        // with the instance's values at plan.
+        (_, Some(Known::Unknown)) => {}
         (Some(_), Some(_)) => d.error_at(
             at("identity_id"),
             "Conflicting identity sources",
@@ -144,4 +148,46 @@ fn valid_identity_name(n: &str) -> bool {
     (3..=128).contains(&n.len())
         && n.starts_with(|c: char| c.is_ascii_alphanumeric())
         && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::model::decode;
+
+    fn config(identity_id: Value, identity: Value) -> Value {
+        let cluster = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks";
+        Value::object([
+            ("name", Value::string("reports")),
+            ("namespace", Value::string("reports")),
+            ("mode", Value::string("workload_identity")),
+            ("cluster_id", Value::string(cluster)),
+            ("identity_id", identity_id),
+            ("identity", identity),
+        ])
+    }
+
+    fn errors(config: &Value) -> Vec<String> {
+        let m: PodIdentity = decode(config).unwrap();
+        let mut d = Diagnostics::new();
+        check(&m, config, &mut d);
+        d.0.iter().map(|x| x.summary.clone()).collect()
+    }
+
+    fn block(name: Value, rg: Value, location: Value) -> Value {
+        Value::object([("name", name), ("resource_group_id", rg), ("location", location), ("tags", Value::Null)])
+    }
+
+    #[test]
+    fn an_identity_source_unknown_at_validation_is_no_conflict_yet_but_two_known_ones_are() {
+        // A module's `for_each` over apps: identity_id is unknown, and a `dynamic "identity"`
+        // with an unknown for_each arrives as a block of unknowns.
+        let unknown_block = block(Value::Unknown, Value::Unknown, Value::Unknown);
+        assert_eq!(errors(&config(Value::Unknown, unknown_block)), Vec::<String>::new());
+        let rg = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg";
+        let known_block = block(Value::string("id-reports"), Value::string(rg), Value::string("westeurope"));
+        assert_eq!(errors(&config(Value::Unknown, known_block.clone())), Vec::<String>::new());
+        let id = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-x";
+        assert_eq!(errors(&config(Value::string(id), known_block)), ["Conflicting identity sources"]);
+    }
 }

@@ -21,6 +21,7 @@ pub mod diff;
 pub mod engine;
 pub mod matrix;
 pub mod policy;
+pub mod report;
 
 use std::fmt;
 

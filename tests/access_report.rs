@@ -237,3 +237,21 @@ data "aksid_access_report" "aks" {{
     assert!(text.contains("App identity not found"), "{text}");
     assert!(text.contains("app_principal_ids"), "the error says what to do: {text}");
 }
+
+#[test]
+fn shipped_example_reports_against_the_emulator_seed() {
+    let emu = Emulator::start(&example_seed());
+    let tf = &terraforms()[0];
+    let example = std::fs::read_to_string(repo_root().join("examples/access-report/main.tf")).unwrap();
+    let mut ws = Workspace::new(tf, &example);
+    for (k, v) in emu.provider_env() {
+        ws.set_env(&k, &v);
+    }
+    ws.init();
+    ws.ok(&["apply", "-auto-approve", "-no-color"]);
+    let out = ws.output_json();
+    let report = out["report"]["value"].as_str().unwrap();
+    assert!(report.contains("| kubelet | AcrPull |") && report.contains("```mermaid\nflowchart LR\n"), "{report}");
+    // The matrix's grants are managed (the attach-acr AcrPull adopted); nothing else exists.
+    assert_eq!(out["needs_attention"]["value"], json!([]), "{report}");
+}

@@ -94,7 +94,7 @@ fn by_grant(out: &Json) -> BTreeMap<(String, String, String), Json> {
 
 #[test]
 fn every_grant_is_classified_and_flagged_from_one_list_per_principal_per_subscription() {
-    let emu = Emulator::start(&example_seed());
+    let emu = Emulator::start_with_custom_role();
     let tf = &terraforms()[0];
     let managed = Workspace::new(tf, &managed_config(&emu));
     managed.init();
@@ -112,6 +112,10 @@ fn every_grant_is_classified_and_flagged_from_one_list_per_principal_per_subscri
     emu.admin_post(
         "role-assignments",
         json!({"scope": SPOKE_RG, "role_definition_name": "Contributor", "principal_id": CP}),
+    );
+    emu.admin_post(
+        "role-assignments",
+        json!({"scope": HUB_ACR, "role_definition_id": format!("/providers/Microsoft.Authorization/roleDefinitions/{CUSTOM_ROLE_GUID}"), "principal_id": KUBELET}),
     );
     let old_principal = deleted_app_identity(&emu);
 
@@ -176,8 +180,9 @@ fn every_grant_is_classified_and_flagged_from_one_list_per_principal_per_subscri
     check(&orphan, "orphaned", false);
     assert_eq!(orphan["principal_id"], old_principal.as_str());
     assert!(orphan["reason"].as_str().unwrap().contains("not found"), "{orphan}");
-    // The matrix's Private DNS grant is not configured here, so nothing else exists.
-    assert_eq!(rows.len(), 6, "{:?}", rows.keys());
+    // A custom role is named as its definition says.
+    check(&row("kubelet", "AKS Image Auditor", HUB_ACR), "unmanaged", false);
+    assert_eq!(rows.len(), 7, "{:?}", rows.keys());
     let counts = &out["counts"]["value"];
     assert_eq!(
         (
@@ -187,12 +192,12 @@ fn every_grant_is_classified_and_flagged_from_one_list_per_principal_per_subscri
             &counts["orphaned"],
             &counts["broader_than_needed"]
         ),
-        (&json!(6), &json!(3), &json!(2), &json!(1), &json!(1)),
+        (&json!(7), &json!(3), &json!(3), &json!(1), &json!(1)),
         "{counts}"
     );
 
     let markdown = out["markdown"]["value"].as_str().unwrap();
-    assert_eq!(markdown.lines().count(), 2 + 6, "{markdown}");
+    assert_eq!(markdown.lines().count(), 2 + 7, "{markdown}");
     for want in [
         format!("| control_plane | Contributor | `{SPOKE_RG}` | unmanaged | yes |"),
         format!("| id-old-app | AcrPull | `{HUB_ACR}` | orphaned | no |"),

@@ -37,6 +37,28 @@ pub struct Principal {
     pub why: String,
 }
 
+impl Principal {
+    /// An app principal given with its identity's id: it exists while the identity does and
+    /// still has that principal (`found` is the principal id the identity has now, `None`
+    /// when the identity is gone). A recreated identity has a new principal; the old one is gone.
+    pub fn app(label: &str, identity_id: &str, principal_id: &str, found: Option<&str>) -> Principal {
+        let (exists, why) = match found {
+            None => (false, format!("identity {identity_id} not found")),
+            Some(now) if !now.trim().eq_ignore_ascii_case(principal_id.trim()) => {
+                (false, format!("identity {identity_id} was recreated with principal {now}"))
+            }
+            Some(_) => (true, String::new()),
+        };
+        Principal {
+            label: label.to_string(),
+            kind: IdentityKind::App,
+            principal_id: principal_id.to_string(),
+            exists,
+            why,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Status {
     Managed,
@@ -442,6 +464,18 @@ mod tests {
         // The two broad edges (the 3rd and 5th) are styled; the orphaned identity too.
         assert!(m.contains("linkStyle 2,4 stroke:#d33"), "{m}");
         assert!(m.contains("class id1 orphaned"), "{m}");
+    }
+
+    #[test]
+    fn an_app_principal_exists_only_while_its_identity_has_it() {
+        let id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app";
+        let p = Principal::app("app", id, APP, Some(&APP.to_uppercase()));
+        assert!(p.exists && p.kind == IdentityKind::App, "{p:?}");
+        let gone = Principal::app("app", id, APP, None);
+        assert!(!gone.exists && gone.why.contains("not found"), "{gone:?}");
+        let recreated = Principal::app("app", id, APP, Some(KUBELET));
+        assert!(!recreated.exists && recreated.why.contains("recreated with principal"), "{recreated:?}");
+        assert_eq!(report(&[ours(ACR, APP, ACR_PULL)], &[])[0].status, Status::Orphaned);
     }
 
     #[test]

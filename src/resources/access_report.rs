@@ -274,14 +274,7 @@ async fn principals(arm: &ArmClient, m: &AccessReport, deadline: Instant) -> Res
             .await
             .map_err(|e| arm_diag(&e, Some(at), "Cannot read the app identity"))?;
         let name = uami.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_string();
-        let (exists, why) = match found {
-            None => (false, format!("identity {uami} not found")),
-            Some(f) if !f.principal_id.eq_ignore_ascii_case(&principal) => {
-                (false, format!("identity {uami} was recreated with principal {}", f.principal_id))
-            }
-            Some(_) => (true, String::new()),
-        };
-        out.push(Principal { label: name, kind: IdentityKind::App, principal_id: principal, exists, why });
+        out.push(Principal::app(&name, &uami, &principal, found.as_ref().map(|f| f.principal_id.as_str())));
     }
     // One principal once, under its first label.
     let mut seen = BTreeSet::new();

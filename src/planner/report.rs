@@ -271,7 +271,7 @@ pub fn mermaid(principals: &[Principal], rows: &[Row]) -> String {
     let mut broad_edges: Vec<usize> = Vec::new();
     let mut orphaned: Vec<String> = Vec::new();
     for r in rows {
-        let p = &principals[r.principal_index];
+        let Some(p) = principals.get(r.principal_index) else { continue };
         let (i, new_i) = node(&mut ids, "id", p.principal_id.to_ascii_lowercase());
         if new_i {
             let gone = if p.exists { "" } else { " (deleted)" };

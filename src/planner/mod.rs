@@ -9,6 +9,8 @@
 //! * [`engine`] decides, per desired assignment, to keep, create or adopt, and which
 //!   recorded assignments are no longer wanted: the one engine plan, apply, read and import
 //!   of both role-assignment resources consume.
+//! * [`report`] classifies the assignments a cluster's identities hold (managed, unmanaged,
+//!   orphaned, broader than needed) and renders them as Markdown and Mermaid.
 //!
 //! Nothing here does I/O or knows about Terraform values: inputs are plain
 //! strings, values unknown at plan time are [`Known::Unknown`], and problems
@@ -21,6 +23,7 @@ pub mod diff;
 pub mod engine;
 pub mod matrix;
 pub mod policy;
+pub mod report;
 
 use std::fmt;
 

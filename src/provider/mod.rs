@@ -180,6 +180,7 @@ impl Provider for AksidProvider {
         vec![
             Arc::new(resources::role_definition::RoleDefinitionDataSource),
             Arc::new(resources::cluster::ClusterDataSource::new(self.state.clone())),
+            Arc::new(resources::access_report::AccessReportDataSource::new(self.state.clone())),
         ]
     }
 }

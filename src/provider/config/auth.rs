@@ -162,3 +162,102 @@ fn check_aks(config: &Value, env: &dyn Fn(&str) -> Option<String>, s: &Settings,
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{resolve, schema};
+    use crate::framework::{codec, Value};
+    use crate::settings::AuthMethod;
+
+    const G: &str = "00000000-0000-0000-0000-000000000001";
+    const H: &str = "00000000-0000-0000-0000-000000000002";
+
+    fn empty() -> Value {
+        codec::from_json(b"{}", &schema().block.value_type()).unwrap()
+    }
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn github_variables_in_azurerm_order() {
+        let env = env_of(&[
+            ("ARM_USE_OIDC", "true"),
+            ("ARM_TENANT_ID", G),
+            ("ARM_CLIENT_ID", G),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://gh.example/idtoken"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "t1"),
+            ("SYSTEM_ACCESSTOKEN", "t2"),
+            ("ARM_OIDC_REQUEST_TOKEN", "t0"),
+        ]);
+        let s = resolve(&empty(), &env).unwrap();
+        assert_eq!(s.auth_methods(), [AuthMethod::GitHubOidc]);
+        let token = s.oidc_request_token.clone().unwrap();
+        assert_eq!((token.value.as_str(), token.from.as_str()), ("t0", "ARM_OIDC_REQUEST_TOKEN"));
+        assert_eq!(s.oidc_request_url.unwrap().from, "ACTIONS_ID_TOKEN_REQUEST_URL");
+        assert!(!format!("{:?}", resolve(&empty(), &env).unwrap()).contains("t0"), "no secret in Debug");
+    }
+
+    #[test]
+    fn a_service_connection_means_azure_devops_and_a_token_wins_over_both() {
+        let ado = env_of(&[
+            ("ARM_USE_OIDC", "true"),
+            ("ARM_TENANT_ID", G),
+            ("ARM_CLIENT_ID", G),
+            ("SYSTEM_OIDCREQUESTURI", "https://dev.azure.com/o/p/_apis/oidctoken"),
+            ("SYSTEM_ACCESSTOKEN", "t"),
+            ("ARM_OIDC_AZURE_SERVICE_CONNECTION_ID", H),
+        ]);
+        let s = resolve(&empty(), &ado).unwrap();
+        assert_eq!(s.auth_methods(), [AuthMethod::AzureDevOpsOidc]);
+        assert_eq!(s.ado_service_connection_id.unwrap().from, "ARM_OIDC_AZURE_SERVICE_CONNECTION_ID");
+        let mut config = empty();
+        config.set_attr("oidc_token", Value::string("jwt"));
+        assert_eq!(resolve(&config, &ado).unwrap().auth_methods(), [AuthMethod::Oidc]);
+        // Without a request URL the method cannot work: said at once.
+        let no_url = env_of(&[
+            ("ARM_USE_OIDC", "true"),
+            ("ARM_TENANT_ID", G),
+            ("ARM_CLIENT_ID", G),
+            ("ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID", H),
+            ("SYSTEM_ACCESSTOKEN", "t"),
+        ]);
+        let d = resolve(&empty(), &no_url).unwrap_err();
+        assert!(d.0[0].detail.contains("SYSTEM_OIDCREQUESTURI"), "{:?}", d.0);
+    }
+
+    #[test]
+    fn a_certificate_wins_over_a_secret() {
+        let env = env_of(&[
+            ("ARM_TENANT_ID", G),
+            ("ARM_CLIENT_ID", G),
+            ("ARM_CLIENT_SECRET", "s"),
+            ("ARM_CLIENT_CERTIFICATE_PATH", "/c.pfx"),
+            ("ARM_CLIENT_CERTIFICATE_PASSWORD", "pw"),
+        ]);
+        let s = resolve(&empty(), &env).unwrap();
+        assert_eq!(s.auth_methods(), [AuthMethod::ClientCertificate]);
+        assert_eq!(s.client_certificate_password.as_deref(), Some("pw"));
+    }
+
+    #[test]
+    fn aks_workload_identity_takes_the_webhook_variables_and_reports_mismatches() {
+        let env = env_of(&[
+            ("ARM_USE_AKS_WORKLOAD_IDENTITY", "true"),
+            ("AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/azure/tokens/azure-identity-token"),
+            ("AZURE_CLIENT_ID", G),
+            ("AZURE_TENANT_ID", H),
+        ]);
+        let s = resolve(&empty(), &env).unwrap();
+        assert_eq!(s.auth_methods(), [AuthMethod::AksWorkloadIdentity]);
+        assert_eq!((s.client_id.as_deref(), s.tenant_id.as_deref()), (Some(G), Some(H)));
+        let mut config = empty();
+        config.set_attr("client_id", Value::string(H));
+        let d = resolve(&config, &env).unwrap_err();
+        assert!(d.0[0].summary.contains("client_id does not match AZURE_CLIENT_ID"), "{:?}", d.0);
+        let no_file = env_of(&[("ARM_USE_AKS_WORKLOAD_IDENTITY", "true"), ("AZURE_CLIENT_ID", G), ("AZURE_TENANT_ID", H)]);
+        let d = resolve(&empty(), &no_file).unwrap_err();
+        assert!(d.0[0].summary.contains("AZURE_FEDERATED_TOKEN_FILE"), "{:?}", d.0);
+    }
+}

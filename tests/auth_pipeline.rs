@@ -89,8 +89,7 @@ fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let (registered, der) = pfx(CERT_PASSWORD);
     let (unregistered, _) = pfx(CERT_PASSWORD);
-    let mut seed: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(example_seed()).unwrap()).unwrap();
+    let mut seed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(example_seed()).unwrap()).unwrap();
     let sp = seed["service_principals"]
         .as_array_mut()
         .unwrap()
@@ -98,9 +97,11 @@ fn setup() -> Setup {
         .find(|sp| sp["client_id"] == TF_CLIENT_ID)
         .unwrap();
     let federated = sp["federated"].as_array_mut().unwrap();
-    for (iss, sub) in
-        [("https://token.actions.githubusercontent.com", GH_SUBJECT), (ADO_ISSUER, ADO_SUBJECT), (AKS_ISSUER, AKS_SUBJECT)]
-    {
+    for (iss, sub) in [
+        ("https://token.actions.githubusercontent.com", GH_SUBJECT),
+        (ADO_ISSUER, ADO_SUBJECT),
+        (AKS_ISSUER, AKS_SUBJECT),
+    ] {
         federated.push(json!({"issuer": iss, "subject": sub}));
     }
     sp["certificates"] = json!([STANDARD.encode(der)]);
@@ -193,7 +194,11 @@ fn github_actions_oidc() {
     let [(t, tid), (c, cid)] = s.ids();
     let base = [("ARM_USE_OIDC", "true"), (t, tid.as_str()), (c, cid.as_str())];
 
-    let vars = [&base[..], &[("ACTIONS_ID_TOKEN_REQUEST_URL", gh.as_str()), ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", GH_REQUEST_TOKEN)]].concat();
+    let vars = [
+        &base[..],
+        &[("ACTIONS_ID_TOKEN_REQUEST_URL", gh.as_str()), ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", GH_REQUEST_TOKEN)],
+    ]
+    .concat();
     s.env(&mut ws, &vars);
     plans(&ws);
 
@@ -212,12 +217,23 @@ fn github_actions_oidc() {
     plans(&ws);
 
     // A request token GitHub does not accept.
-    let vars = [&base[..], &[("ACTIONS_ID_TOKEN_REQUEST_URL", gh.as_str()), ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "wrong-gh-token-5e")]].concat();
+    let vars = [
+        &base[..],
+        &[("ACTIONS_ID_TOKEN_REQUEST_URL", gh.as_str()), ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "wrong-gh-token-5e")],
+    ]
+    .concat();
     s.env(&mut ws, &vars);
     refused(&ws, &["GitHub Actions OIDC", "401", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"], &["wrong-gh-token-5e"]);
 
     // A token for a subject no federated credential of the application trusts.
-    let vars = [&base[..], &[("ACTIONS_ID_TOKEN_REQUEST_URL", gh.as_str()), ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", GH_UNTRUSTED_REQUEST_TOKEN)]].concat();
+    let vars = [
+        &base[..],
+        &[
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", gh.as_str()),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", GH_UNTRUSTED_REQUEST_TOKEN),
+        ],
+    ]
+    .concat();
     s.env(&mut ws, &vars);
     refused(
         &ws,
@@ -232,7 +248,8 @@ fn azure_devops_workload_identity_federation() {
     let mut ws = s.workspace();
     let ado = s.ready_url("ado");
     let [(t, tid), (c, cid)] = s.ids();
-    let base = [("ARM_USE_OIDC", "true"), (t, tid.as_str()), (c, cid.as_str()), ("SYSTEM_OIDCREQUESTURI", ado.as_str())];
+    let base =
+        [("ARM_USE_OIDC", "true"), (t, tid.as_str()), (c, cid.as_str()), ("SYSTEM_OIDCREQUESTURI", ado.as_str())];
 
     for var in ["ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID", "ARM_OIDC_AZURE_SERVICE_CONNECTION_ID"] {
         let vars = [&base[..], &[(var, ADO_CONNECTION), ("SYSTEM_ACCESSTOKEN", ADO_ACCESS_TOKEN)]].concat();
@@ -240,12 +257,18 @@ fn azure_devops_workload_identity_federation() {
         plans(&ws);
     }
 
-    let vars = [&base[..], &[("ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID", ADO_CONNECTION), ("SYSTEM_ACCESSTOKEN", "wrong-ado-token-3a")]].concat();
+    let vars = [
+        &base[..],
+        &[("ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID", ADO_CONNECTION), ("SYSTEM_ACCESSTOKEN", "wrong-ado-token-3a")],
+    ]
+    .concat();
     s.env(&mut ws, &vars);
     refused(&ws, &["Azure DevOps workload identity federation", "401", "SYSTEM_ACCESSTOKEN"], &["wrong-ado-token-3a"]);
 
     let other = "00000000-1111-4222-8333-444444444444";
-    let vars = [&base[..], &[("ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID", other), ("SYSTEM_ACCESSTOKEN", ADO_ACCESS_TOKEN)]].concat();
+    let vars =
+        [&base[..], &[("ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID", other), ("SYSTEM_ACCESSTOKEN", ADO_ACCESS_TOKEN)]]
+            .concat();
     s.env(&mut ws, &vars);
     refused(&ws, &["Azure DevOps workload identity federation", "404", "SYSTEM_OIDCREQUESTURI"], &[ADO_ACCESS_TOKEN]);
 }
@@ -259,7 +282,15 @@ fn oidc_token_given_directly() {
     let base = [("ARM_USE_OIDC", "true"), (t, tid.as_str()), (c, cid.as_str())];
 
     // A token given directly wins over a token request (here one that would be refused).
-    let vars = [&base[..], &[("ARM_OIDC_TOKEN", good.as_str()), ("ARM_OIDC_REQUEST_URL", "https://127.0.0.1:9/x"), ("ARM_OIDC_REQUEST_TOKEN", "unused")]].concat();
+    let vars = [
+        &base[..],
+        &[
+            ("ARM_OIDC_TOKEN", good.as_str()),
+            ("ARM_OIDC_REQUEST_URL", "https://127.0.0.1:9/x"),
+            ("ARM_OIDC_REQUEST_TOKEN", "unused"),
+        ],
+    ]
+    .concat();
     s.env(&mut ws, &vars);
     plans(&ws);
 
@@ -310,7 +341,11 @@ fn client_certificate() {
     let path = s.registered_pfx.to_string_lossy().into_owned();
     let base = [(t, tid.as_str()), (c, cid.as_str())];
 
-    let vars = [&base[..], &[("ARM_CLIENT_CERTIFICATE_PATH", path.as_str()), ("ARM_CLIENT_CERTIFICATE_PASSWORD", CERT_PASSWORD)]].concat();
+    let vars = [
+        &base[..],
+        &[("ARM_CLIENT_CERTIFICATE_PATH", path.as_str()), ("ARM_CLIENT_CERTIFICATE_PASSWORD", CERT_PASSWORD)],
+    ]
+    .concat();
     s.env(&mut ws, &vars);
     plans(&ws);
 
@@ -319,18 +354,34 @@ fn client_certificate() {
     let data = STANDARD.encode(std::fs::read(&s.registered_pfx).unwrap());
     let vars = [
         &base[..],
-        &[("ARM_CLIENT_CERTIFICATE", data.as_str()), ("ARM_CLIENT_CERTIFICATE_PASSWORD", CERT_PASSWORD), ("ARM_CLIENT_SECRET", "wrong")],
+        &[
+            ("ARM_CLIENT_CERTIFICATE", data.as_str()),
+            ("ARM_CLIENT_CERTIFICATE_PASSWORD", CERT_PASSWORD),
+            ("ARM_CLIENT_SECRET", "wrong"),
+        ],
     ]
     .concat();
     s.env(&mut ws, &vars);
     plans(&ws);
 
-    let vars = [&base[..], &[("ARM_CLIENT_CERTIFICATE_PATH", path.as_str()), ("ARM_CLIENT_CERTIFICATE_PASSWORD", "wrong-pfx-password-9")]].concat();
+    let vars = [
+        &base[..],
+        &[("ARM_CLIENT_CERTIFICATE_PATH", path.as_str()), ("ARM_CLIENT_CERTIFICATE_PASSWORD", "wrong-pfx-password-9")],
+    ]
+    .concat();
     s.env(&mut ws, &vars);
-    refused(&ws, &["client certificate", "ARM_CLIENT_CERTIFICATE_PASSWORD", "password is wrong"], &["wrong-pfx-password-9"]);
+    refused(
+        &ws,
+        &["client certificate", "ARM_CLIENT_CERTIFICATE_PASSWORD", "password is wrong"],
+        &["wrong-pfx-password-9"],
+    );
 
     let other = s.unregistered_pfx.to_string_lossy().into_owned();
-    let vars = [&base[..], &[("ARM_CLIENT_CERTIFICATE_PATH", other.as_str()), ("ARM_CLIENT_CERTIFICATE_PASSWORD", CERT_PASSWORD)]].concat();
+    let vars = [
+        &base[..],
+        &[("ARM_CLIENT_CERTIFICATE_PATH", other.as_str()), ("ARM_CLIENT_CERTIFICATE_PASSWORD", CERT_PASSWORD)],
+    ]
+    .concat();
     s.env(&mut ws, &vars);
     refused(&ws, &["client certificate", "AADSTS700027", "ARM_CLIENT_CERTIFICATE_PATH"], &[CERT_PASSWORD]);
 }
@@ -344,7 +395,11 @@ fn no_pipeline_secret_in_trace_log() {
     let (gh, ado) = (s.ready_url("github"), s.ready_url("ado"));
     let path = s.registered_pfx.to_string_lossy().into_owned();
     let runs: [Vec<(&str, &str)>; 3] = [
-        vec![("ARM_USE_OIDC", "true"), ("ACTIONS_ID_TOKEN_REQUEST_URL", &gh), ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", GH_REQUEST_TOKEN)],
+        vec![
+            ("ARM_USE_OIDC", "true"),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", &gh),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", GH_REQUEST_TOKEN),
+        ],
         vec![
             ("ARM_USE_OIDC", "true"),
             ("SYSTEM_OIDCREQUESTURI", &ado),

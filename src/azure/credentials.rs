@@ -19,9 +19,8 @@ use azure_core::error::ErrorKind;
 use azure_core::http::{ClientOptions, RetryOptions, Transport};
 use azure_identity::{
     AzureCliCredential, AzureCliCredentialOptions, ClientAssertion, ClientAssertionCredential,
-    ClientAssertionCredentialOptions, ClientSecretCredential,
-    ClientSecretCredentialOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
-    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+    ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
+    ManagedIdentityCredentialOptions, UserAssignedId, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
 };
 
 use super::http::{self as transport, EndpointError, Failure};
@@ -268,8 +267,12 @@ fn build(m: &AuthMethod, s: &Settings, http: &reqwest::Client) -> Result<Arc<dyn
                 s.client_certificate.as_deref(),
             )?;
             let audience = format!("{}/{tenant}/oauth2/v2.0/token", s.authority_host.trim_end_matches('/'));
-            let a =
-                assertions::CertificateAssertion::new(&pfx, s.client_certificate_password.as_deref(), &client, audience)?;
+            let a = assertions::CertificateAssertion::new(
+                &pfx,
+                s.client_certificate_password.as_deref(),
+                &client,
+                audience,
+            )?;
             assertion_credential(s, http, a)
         }
         AuthMethod::Oidc if s.oidc_token.is_some() => {

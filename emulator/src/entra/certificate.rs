@@ -46,7 +46,12 @@ pub fn verify(
     let alg: &dyn signature::VerificationAlgorithm = match header.get("alg").and_then(Value::as_str) {
         Some("RS256") => &signature::RSA_PKCS1_2048_8192_SHA256,
         Some("PS256") => &signature::RSA_PSS_2048_8192_SHA256,
-        _ => return Err(invalid(700027, "Client assertion contains an invalid signature. [Reason - The algorithm is not supported.]")),
+        _ => {
+            return Err(invalid(
+                700027,
+                "Client assertion contains an invalid signature. [Reason - The algorithm is not supported.]",
+            ))
+        }
     };
     let (_, parsed) = x509_parser::parse_x509_certificate(cert).map_err(|_| malformed())?;
     let public = parsed.public_key().subject_public_key.data.to_vec();

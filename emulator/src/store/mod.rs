@@ -8,8 +8,8 @@
 pub mod builtin;
 pub mod identities;
 pub mod k8s;
-pub mod rbac;
 mod pipelines_load;
+pub mod rbac;
 mod seed_load;
 
 use std::collections::BTreeMap;

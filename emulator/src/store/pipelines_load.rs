@@ -22,7 +22,9 @@ pub(super) fn add_pipelines_and_certificates(st: &mut State, seed: &Seed) -> Res
             ("azure_devops", None, None) => {
                 return Err(format!("pipeline {}: azure_devops needs a service_connection_id", p.subject))
             }
-            (other, _, _) => return Err(format!("pipeline {}: kind {other:?} is not github or azure_devops", p.subject)),
+            (other, _, _) => {
+                return Err(format!("pipeline {}: kind {other:?} is not github or azure_devops", p.subject))
+            }
         });
         st.pipelines.push(p);
     }

@@ -107,11 +107,7 @@ impl ClientAssertion for RequestedToken {
                 _ => String::new(),
             };
             return Err(azure_core::Error::with_message(
-                ErrorKind::HttpResponse {
-                    status: StatusCode::from(status),
-                    error_code: None,
-                    raw_response: None,
-                },
+                ErrorKind::HttpResponse { status: StatusCode::from(status), error_code: None, raw_response: None },
                 format!("the token request to {shown} ({}) was answered {status}{hint}", self.url_from),
             ));
         }
@@ -149,7 +145,8 @@ impl fmt::Debug for CertificateAssertion {
 }
 
 /// Where the certificate comes from, for messages.
-pub const CERT_SOURCES: &str = "client_certificate_path/ARM_CLIENT_CERTIFICATE_PATH or client_certificate/ARM_CLIENT_CERTIFICATE";
+pub const CERT_SOURCES: &str =
+    "client_certificate_path/ARM_CLIENT_CERTIFICATE_PATH or client_certificate/ARM_CLIENT_CERTIFICATE";
 const PASSWORD_SOURCE: &str = "client_certificate_password/ARM_CLIENT_CERTIFICATE_PASSWORD";
 
 impl CertificateAssertion {
@@ -166,8 +163,13 @@ impl CertificateAssertion {
                 let why = if password.is_some() { "the password is wrong or" } else { "it needs a password, or" };
                 format!("cannot open the certificate ({CERT_SOURCES}) with {PASSWORD_SOURCE}: {why} it is not PKCS#12 ({e})")
             })?;
-        let (_, chain) = store.private_key_chain().ok_or_else(|| format!("the certificate ({CERT_SOURCES}) holds no private key"))?;
-        let cert = chain.certs().first().ok_or_else(|| format!("the certificate ({CERT_SOURCES}) holds a key but no certificate"))?;
+        let (_, chain) = store
+            .private_key_chain()
+            .ok_or_else(|| format!("the certificate ({CERT_SOURCES}) holds no private key"))?;
+        let cert = chain
+            .certs()
+            .first()
+            .ok_or_else(|| format!("the certificate ({CERT_SOURCES}) holds a key but no certificate"))?;
         let key = KeyPair::from_pkcs8(chain.key().as_der())
             .map_err(|e| format!("the key of the certificate ({CERT_SOURCES}) is not a usable RSA key: {e}"))?;
         let der = cert.as_der();
@@ -199,11 +201,8 @@ impl CertificateAssertion {
             "aud": self.audience, "iss": self.client_id, "sub": self.client_id,
             "jti": uuid::Uuid::new_v4().to_string(), "iat": now, "nbf": now, "exp": now + ASSERTION_SECS,
         });
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
+        let input =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
         let mut sig = vec![0; self.key.public_modulus_len()];
         self.key
             .sign(&signature::RSA_PKCS1_SHA256, &SystemRandom::new(), input.as_bytes(), &mut sig)
@@ -240,7 +239,8 @@ mod tests {
     #[test]
     fn certificate_assertion_is_rs256_with_thumbprint_and_verifies() {
         let (pfx, der) = pfx("pw");
-        let a = CertificateAssertion::new(&pfx, Some("pw"), "client", "https://login/t/oauth2/v2.0/token".into()).unwrap();
+        let a =
+            CertificateAssertion::new(&pfx, Some("pw"), "client", "https://login/t/oauth2/v2.0/token".into()).unwrap();
         let jwt = a.sign().unwrap();
         let parts: Vec<&str> = jwt.split('.').collect();
         let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
@@ -249,7 +249,7 @@ mod tests {
         let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         assert_eq!((claims["iss"].as_str(), claims["sub"].as_str()), (Some("client"), Some("client")));
         assert_eq!(claims["aud"], "https://login/t/oauth2/v2.0/token");
-        let public = a.key.public_key().as_ref().to_vec();
+        let public = signature::KeyPair::public_key(&a.key).as_ref().to_vec();
         let key = signature::UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, public);
         let input = format!("{}.{}", parts[0], parts[1]);
         key.verify(input.as_bytes(), &URL_SAFE_NO_PAD.decode(parts[2]).unwrap()).expect("valid signature");

@@ -5,8 +5,10 @@
 use crate::framework::{Attribute, AttributePath, Block, Diagnostics, Type, Value};
 use crate::settings::{AuthMethod, Settings, Sourced};
 
-pub const REQUEST_URL_VARS: [&str; 3] = ["ARM_OIDC_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_URL", "SYSTEM_OIDCREQUESTURI"];
-pub const REQUEST_TOKEN_VARS: [&str; 3] = ["ARM_OIDC_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "SYSTEM_ACCESSTOKEN"];
+pub const REQUEST_URL_VARS: [&str; 3] =
+    ["ARM_OIDC_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_URL", "SYSTEM_OIDCREQUESTURI"];
+pub const REQUEST_TOKEN_VARS: [&str; 3] =
+    ["ARM_OIDC_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "SYSTEM_ACCESSTOKEN"];
 pub const SERVICE_CONNECTION_VARS: [&str; 2] =
     ["ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID", "ARM_OIDC_AZURE_SERVICE_CONNECTION_ID"];
 
@@ -54,8 +56,7 @@ fn sourced(config: &Value, attr: &str, vars: &[&str], env: &dyn Fn(&str) -> Opti
     if let Some(v) = config.attr(attr).as_str().filter(|v| !v.is_empty()) {
         return Some(Sourced { value: v.to_string(), from: attr.to_string() });
     }
-    vars.iter()
-        .find_map(|var| env(var).filter(|v| !v.is_empty()).map(|value| Sourced { value, from: var.to_string() }))
+    vars.iter().find_map(|var| env(var).filter(|v| !v.is_empty()).map(|value| Sourced { value, from: var.to_string() }))
 }
 
 /// Fill in the pipeline arguments from the configuration and environment (nothing checked).
@@ -64,13 +65,9 @@ pub fn fill(config: &Value, env: &dyn Fn(&str) -> Option<String>, s: &mut Settin
     s.oidc_token = one("oidc_token", "ARM_OIDC_TOKEN");
     s.oidc_request_url = sourced(config, "oidc_request_url", &REQUEST_URL_VARS, env);
     s.oidc_request_token = sourced(config, "oidc_request_token", &REQUEST_TOKEN_VARS, env);
-    s.ado_service_connection_id =
-        sourced(config, "ado_pipeline_service_connection_id", &SERVICE_CONNECTION_VARS, env);
-    s.use_aks_workload_identity = super::flag_or_env(
-        config.attr("use_aks_workload_identity"),
-        "ARM_USE_AKS_WORKLOAD_IDENTITY",
-        env,
-    );
+    s.ado_service_connection_id = sourced(config, "ado_pipeline_service_connection_id", &SERVICE_CONNECTION_VARS, env);
+    s.use_aks_workload_identity =
+        super::flag_or_env(config.attr("use_aks_workload_identity"), "ARM_USE_AKS_WORKLOAD_IDENTITY", env);
     s.client_certificate_path = one("client_certificate_path", "ARM_CLIENT_CERTIFICATE_PATH");
     s.client_certificate = one("client_certificate", "ARM_CLIENT_CERTIFICATE");
     s.client_certificate_password = one("client_certificate_password", "ARM_CLIENT_CERTIFICATE_PASSWORD");
@@ -256,7 +253,8 @@ mod tests {
         config.set_attr("client_id", Value::string(H));
         let d = resolve(&config, &env).unwrap_err();
         assert!(d.0[0].summary.contains("client_id does not match AZURE_CLIENT_ID"), "{:?}", d.0);
-        let no_file = env_of(&[("ARM_USE_AKS_WORKLOAD_IDENTITY", "true"), ("AZURE_CLIENT_ID", G), ("AZURE_TENANT_ID", H)]);
+        let no_file =
+            env_of(&[("ARM_USE_AKS_WORKLOAD_IDENTITY", "true"), ("AZURE_CLIENT_ID", G), ("AZURE_TENANT_ID", H)]);
         let d = resolve(&empty(), &no_file).unwrap_err();
         assert!(d.0[0].summary.contains("AZURE_FEDERATED_TOKEN_FILE"), "{:?}", d.0);
     }

@@ -8,6 +8,7 @@ mod common;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use common::emulator::*;
 use common::*;
 use serde_json::json;
 
@@ -105,6 +106,12 @@ fn setup() -> Setup {
         federated.push(json!({"issuer": iss, "subject": sub}));
     }
     sp["certificates"] = json!([STANDARD.encode(der)]);
+    // A custom role: reading it needs ARM, so a plan proves the method got a token (built-in
+    // roles are answered from the provider's own catalog).
+    seed["custom_roles"] = json!([{
+        "id": CUSTOM_ROLE_GUID, "role_name": "AKS Image Auditor", "description": "reads registries",
+        "actions": ["Microsoft.ContainerRegistry/registries/read"], "assignable_scopes": ["/"]
+    }]);
     seed["pipelines"] = json!([
         {"kind": "github", "request_token": GH_REQUEST_TOKEN, "subject": GH_SUBJECT},
         {"kind": "github", "request_token": GH_UNTRUSTED_REQUEST_TOKEN, "subject": "repo:mallory/fork:ref:refs/heads/main"},
@@ -135,7 +142,7 @@ impl Setup {
             r#"{REQUIRED_AKSID}
 provider "aksid" {{}}
 data "aksid_role_definition" "acr" {{
-  name = "acrpull"
+  id = "/subscriptions/{SPOKE_SUB}/providers/Microsoft.Authorization/roleDefinitions/{CUSTOM_ROLE_GUID}"
 }}
 "#
         );

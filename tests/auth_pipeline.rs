@@ -106,12 +106,6 @@ fn setup() -> Setup {
         federated.push(json!({"issuer": iss, "subject": sub}));
     }
     sp["certificates"] = json!([STANDARD.encode(der)]);
-    // A custom role: reading it needs ARM, so a plan proves the method got a token (built-in
-    // roles are answered from the provider's own catalog).
-    seed["custom_roles"] = json!([{
-        "id": CUSTOM_ROLE_GUID, "role_name": "AKS Image Auditor", "description": "reads registries",
-        "actions": ["Microsoft.ContainerRegistry/registries/read"], "assignable_scopes": ["/"]
-    }]);
     seed["pipelines"] = json!([
         {"kind": "github", "request_token": GH_REQUEST_TOKEN, "subject": GH_SUBJECT},
         {"kind": "github", "request_token": GH_UNTRUSTED_REQUEST_TOKEN, "subject": "repo:mallory/fork:ref:refs/heads/main"},
@@ -135,14 +129,14 @@ impl Setup {
         }
     }
 
-    /// A workspace reading one role definition, the provider pointed at the emulator and
-    /// every authentication variable blank.
+    /// A workspace reading the seeded cluster (a read that needs an ARM token, so a plan
+    /// proves the method got one); the provider is configured by the environment alone.
     fn workspace(&self) -> Workspace {
         let config = format!(
             r#"{REQUIRED_AKSID}
 provider "aksid" {{}}
-data "aksid_role_definition" "acr" {{
-  id = "/subscriptions/{SPOKE_SUB}/providers/Microsoft.Authorization/roleDefinitions/{CUSTOM_ROLE_GUID}"
+data "aksid_cluster" "aks" {{
+  cluster_id = "{CLUSTER_ID}"
 }}
 "#
         );

@@ -105,9 +105,10 @@ pub fn check(config: &Value, env: &dyn Fn(&str) -> Option<String>, s: &Settings,
         );
     }
     let missing = |what: &str, vars: &[&str]| format!("{what} ({}) is not set.", vars.join(", "));
-    for (method, name) in
-        [(AuthMethod::GitHubOidc, "GitHub Actions OIDC"), (AuthMethod::AzureDevOpsOidc, "Azure DevOps OIDC")]
-    {
+    for (method, name) in [
+        (AuthMethod::GitHubOidc, "GitHub Actions OIDC"),
+        (AuthMethod::AzureDevOpsOidc, "Azure DevOps workload identity federation"),
+    ] {
         if !methods.contains(&method) {
             continue;
         }
@@ -143,12 +144,13 @@ fn check_aks(config: &Value, env: &dyn Fn(&str) -> Option<String>, s: &Settings,
         ("tenant_id", "ARM_TENANT_ID", "AZURE_TENANT_ID", &s.tenant_id),
     ] {
         let injected = env(var).filter(|v| !v.is_empty());
-        let configured = config.attr(attr).as_str().map(str::to_string).or_else(|| env(fallback));
+        let configured =
+            config.attr(attr).as_str().map(str::to_string).or_else(|| env(fallback)).filter(|v| !v.is_empty());
         match (configured, injected) {
             (Some(c), Some(i)) if !c.eq_ignore_ascii_case(&i) => d.error_at(
                 at.clone(),
-                format!("{attr} does not match {var}"),
-                format!("{attr}/{fallback} is {c:?} but the AKS workload identity webhook set {var}={i:?}; remove one or make them match."),
+                format!("AKS workload identity: {attr} does not match {var}"),
+                format!("With use_aks_workload_identity/ARM_USE_AKS_WORKLOAD_IDENTITY, {attr}/{fallback} is {c:?} but the workload identity webhook set {var}={i:?}; remove one or make them match."),
             ),
             _ if value.is_none() => d.error_at(
                 at.clone(),

@@ -387,7 +387,8 @@ fn client_certificate() {
     refused(&ws, &["client certificate", "AADSTS700027", "ARM_CLIENT_CERTIFICATE_PATH"], &[CERT_PASSWORD]);
 }
 
-/// A trace log of the CI methods and the certificate holds none of their secrets.
+/// A trace log of the CI methods, the certificate and a token given directly holds none of
+/// their secrets.
 #[test]
 fn no_pipeline_secret_in_trace_log() {
     let s = setup();
@@ -395,7 +396,8 @@ fn no_pipeline_secret_in_trace_log() {
     let [(t, tid), (c, cid)] = s.ids();
     let (gh, ado) = (s.ready_url("github"), s.ready_url("ado"));
     let path = s.registered_pfx.to_string_lossy().into_owned();
-    let runs: [Vec<(&str, &str)>; 3] = [
+    let jwt = federated_jwt("https://token.actions.githubusercontent.com", GH_SUBJECT);
+    let runs: [Vec<(&str, &str)>; 4] = [
         vec![
             ("ARM_USE_OIDC", "true"),
             ("ACTIONS_ID_TOKEN_REQUEST_URL", &gh),
@@ -408,6 +410,7 @@ fn no_pipeline_secret_in_trace_log() {
             ("ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID", ADO_CONNECTION),
         ],
         vec![("ARM_CLIENT_CERTIFICATE_PATH", &path), ("ARM_CLIENT_CERTIFICATE_PASSWORD", CERT_PASSWORD)],
+        vec![("ARM_USE_OIDC", "true"), ("ARM_OIDC_TOKEN", &jwt)],
     ];
     for vars in runs {
         let all = [&[(t, tid.as_str()), (c, cid.as_str()), ("TF_LOG", "trace")][..], &vars[..]].concat();
@@ -416,7 +419,7 @@ fn no_pipeline_secret_in_trace_log() {
         let text = describe(&out);
         assert!(out.status.success(), "{text}");
         assert!(text.contains("aksid"), "the trace log is captured: {}", text.len());
-        for secret in [GH_REQUEST_TOKEN, ADO_ACCESS_TOKEN, CERT_PASSWORD] {
+        for secret in [GH_REQUEST_TOKEN, ADO_ACCESS_TOKEN, CERT_PASSWORD, jwt.as_str()] {
             assert!(!text.contains(secret), "{secret} in the trace log");
         }
     }

@@ -21,6 +21,9 @@ use crate::reqlog::CallerOid;
 use crate::store::{Caller, Principal, Store};
 use crate::util::{aad_timestamp, b64url, b64url_decode, unix};
 
+mod certificate;
+pub mod pipelines;
+
 pub const FIC_AUDIENCE: &str = "api://AzureADTokenExchange";
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -221,6 +224,17 @@ pub fn check_client_credentials(
                 "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
             ),
         ));
+    }
+    if let Some(raw) = param(form, "client_assertion") {
+        if decode_payload(raw).is_some_and(|c| certificate::is_self_issued(&c, client_id)) {
+            if param(form, "client_assertion_type") != Some(ASSERTION_TYPE) {
+                return Err(missing_param("client_assertion_type"));
+            }
+            let certs = store.state.app_certificates.get(&client_id.to_ascii_lowercase());
+            let suffix = format!("/{tenant}/oauth2/v2.0/token");
+            certificate::verify(raw, certs.map(Vec::as_slice).unwrap_or_default(), client_id, &suffix, now)?;
+            return Ok((p.clone(), aud, "2"));
+        }
     }
     let assertion = Assertion::from_form(form)?;
     assertion.check_time_and_audience(now)?;

@@ -35,8 +35,30 @@ pub struct Seed {
     pub custom_roles: Vec<SeedRole>,
     #[serde(default)]
     pub role_assignments: Vec<SeedRoleAssignment>,
+    /// CI systems whose OIDC token endpoints the emulator serves (`/github/idtoken`,
+    /// `/ado/oidctoken`), for federated credentials of the service principals above.
+    #[serde(default)]
+    pub pipelines: Vec<SeedPipeline>,
     #[serde(default)]
     pub settings: Settings,
+}
+
+/// A CI system's OIDC token endpoint: who may ask (`request_token`) and what token it gets.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedPipeline {
+    /// `github` (GitHub Actions) or `azure_devops`.
+    pub kind: String,
+    /// The bearer token the endpoint accepts (`ACTIONS_ID_TOKEN_REQUEST_TOKEN`, `SYSTEM_ACCESSTOKEN`).
+    pub request_token: String,
+    /// Azure DevOps only: the service connection the token is for.
+    #[serde(default)]
+    pub service_connection_id: Option<String>,
+    /// Defaults to GitHub's issuer, or `https://vstoken.dev.azure.com/{service_connection_id}`.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// e.g. `repo:contoso/platform:environment:prod`, `sc://contoso/platform/aks-prod`.
+    pub subject: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -247,6 +269,9 @@ pub struct SeedServicePrincipal {
     /// Federated credentials accepted as `client_assertion`.
     #[serde(default)]
     pub federated: Vec<SeedFederatedSubject>,
+    /// Certificates (PEM or base64 DER) whose keys may sign client assertions.
+    #[serde(default)]
+    pub certificates: Vec<String>,
     #[serde(default)]
     pub available_after_secs: u64,
 }

@@ -40,6 +40,10 @@ pub struct ReadyInfo {
     pub admin: String,
     pub identity_endpoint: String,
     pub identity_header: String,
+    /// GitHub Actions' `ACTIONS_ID_TOKEN_REQUEST_URL` for seeded `github` pipelines.
+    pub github_oidc_request_url: String,
+    /// Azure DevOps' `SYSTEM_OIDCREQUESTURI` for seeded `azure_devops` pipelines.
+    pub ado_oidc_request_uri: String,
 }
 
 /// A running emulator.
@@ -63,6 +67,8 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(crate::entra::token_endpoint))
         .route("/msi/token", get(crate::entra::msi_endpoint))
+        .route("/github/idtoken", get(crate::entra::pipelines::github_endpoint))
+        .route("/ado/oidctoken", post(crate::entra::pipelines::ado_endpoint))
         .route("/k8s", any(crate::k8s::handle))
         .route("/k8s/{*rest}", any(crate::k8s::handle))
         .nest("/_admin", crate::admin::router())
@@ -175,6 +181,8 @@ pub async fn start(opts: Options) -> Result<Server, String> {
         tenant_id: tenant,
         admin: format!("{base_url}/_admin"),
         identity_endpoint: format!("{base_url}/msi/token"),
+        github_oidc_request_url: format!("{base_url}/github/idtoken?api-version=2.0"),
+        ado_oidc_request_uri: format!("{base_url}/ado/oidctoken"),
         identity_header,
     };
 

@@ -7,6 +7,8 @@
 //! a minute. The ARM client retries token requests as part of its own attempts instead, so the
 //! chain's error says how it failed (`TokenError`), classified like ARM's transport errors.
 
+mod assertions;
+
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,9 +18,9 @@ use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequest
 use azure_core::error::ErrorKind;
 use azure_core::http::{ClientOptions, RetryOptions, Transport};
 use azure_identity::{
-    AzureCliCredential, AzureCliCredentialOptions, ClientAssertionCredentialOptions, ClientSecretCredential,
-    ClientSecretCredentialOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
-    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+    AzureCliCredential, AzureCliCredentialOptions, ClientAssertion, ClientAssertionCredential,
+    ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
+    ManagedIdentityCredentialOptions, UserAssignedId, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
 };
 
 use super::http::{self as transport, EndpointError, Failure};
@@ -70,6 +72,8 @@ impl LinkFailure {
 struct Link {
     method: &'static str,
     credential: Arc<dyn TokenCredential>,
+    /// What to check when Entra refuses the method's credential (names the settings).
+    hint: Option<String>,
 }
 
 /// Tries each configured method in order; the first token wins.
@@ -91,7 +95,11 @@ impl fmt::Debug for CredentialChain {
 pub fn method_name(m: &AuthMethod) -> &'static str {
     match m {
         AuthMethod::ClientSecret => "client secret",
-        AuthMethod::Oidc => "workload identity (OIDC token file)",
+        AuthMethod::ClientCertificate => "client certificate",
+        AuthMethod::Oidc => "workload identity (OIDC token)",
+        AuthMethod::GitHubOidc => "GitHub Actions OIDC",
+        AuthMethod::AzureDevOpsOidc => "Azure DevOps workload identity federation",
+        AuthMethod::AksWorkloadIdentity => "AKS workload identity",
         AuthMethod::ManagedIdentity => "managed identity",
         AuthMethod::AzureCli => "Azure CLI",
     }
@@ -122,7 +130,7 @@ impl CredentialChain {
         for m in methods {
             let name = method_name(&m);
             match build(&m, settings, &http) {
-                Ok(credential) => chain.links.push(Link { method: name, credential }),
+                Ok(credential) => chain.links.push(Link { method: name, credential, hint: hint(&m, settings) }),
                 Err(why) => chain.unavailable.push((name, why)),
             }
         }
@@ -144,10 +152,14 @@ impl CredentialChain {
                 Err(e) => {
                     let text = describe_error(&e);
                     let failure = self.classify(&e, &text);
+                    let hint = match (&failure, &link.hint) {
+                        (LinkFailure::Rejected, Some(h)) if text.contains("AADSTS") => format!(" ({h})"),
+                        _ => String::new(),
+                    };
                     if failure.rank() < worst.rank() {
                         worst = failure;
                     }
-                    failures.push(format!("{}: {text}", link.method));
+                    failures.push(format!("{}: {text}{hint}", link.method));
                 }
             }
         }
@@ -247,21 +259,39 @@ fn build(m: &AuthMethod, s: &Settings, http: &reqwest::Client) -> Result<Arc<dyn
                 .map_err(|e| describe_error(&e))?;
             Ok(c)
         }
+        AuthMethod::ClientCertificate => {
+            let tenant = need(&s.tenant_id, "tenant_id")?;
+            let client = need(&s.client_id, "client_id")?;
+            let pfx = assertions::CertificateAssertion::read(
+                s.client_certificate_path.as_deref(),
+                s.client_certificate.as_deref(),
+            )?;
+            let audience = format!("{}/{tenant}/oauth2/v2.0/token", s.authority_host.trim_end_matches('/'));
+            let a = assertions::CertificateAssertion::new(
+                &pfx,
+                s.client_certificate_password.as_deref(),
+                &client,
+                audience,
+            )?;
+            assertion_credential(s, http, a)
+        }
+        AuthMethod::Oidc if s.oidc_token.is_some() => {
+            let token = need(&s.oidc_token, "oidc_token")?;
+            assertion_credential(s, http, assertions::StaticToken(Secret::new(token)))
+        }
         AuthMethod::Oidc => {
             let path = s
                 .oidc_token_file_path
                 .clone()
                 .or_else(|| std::env::var("AZURE_FEDERATED_TOKEN_FILE").ok())
-                .ok_or("oidc_token_file_path (or AZURE_FEDERATED_TOKEN_FILE) is not set")?;
-            let opts = WorkloadIdentityCredentialOptions {
-                credential_options: ClientAssertionCredentialOptions { client_options: client_options(s, http) },
-                client_id: s.client_id.clone(),
-                tenant_id: s.tenant_id.clone(),
-                token_file_path: Some(PathBuf::from(path)),
-            };
-            let c = WorkloadIdentityCredential::new(Some(opts)).map_err(|e| describe_error(&e))?;
-            Ok(c)
+                .ok_or("none of oidc_token/ARM_OIDC_TOKEN, oidc_token_file_path/ARM_OIDC_TOKEN_FILE_PATH, oidc_request_url/ARM_OIDC_REQUEST_URL or AZURE_FEDERATED_TOKEN_FILE is set")?;
+            token_file_credential(s, http, s.client_id.clone(), s.tenant_id.clone(), path)
         }
+        AuthMethod::AksWorkloadIdentity => {
+            let path = need(&s.aks_token_file, "AZURE_FEDERATED_TOKEN_FILE")?;
+            token_file_credential(s, http, s.client_id.clone(), s.tenant_id.clone(), path)
+        }
+        AuthMethod::GitHubOidc | AuthMethod::AzureDevOpsOidc => requested_token_credential(m, s, http),
         AuthMethod::ManagedIdentity => {
             let opts = ManagedIdentityCredentialOptions {
                 user_assigned_id: s.client_id.clone().map(UserAssignedId::ClientId),
@@ -279,6 +309,88 @@ fn build(m: &AuthMethod, s: &Settings, http: &reqwest::Client) -> Result<Arc<dyn
             let c = AzureCliCredential::new(Some(opts)).map_err(|e| describe_error(&e))?;
             Ok(c)
         }
+    }
+}
+
+/// Entra's client-assertion flow for the settings' client and tenant.
+fn assertion_credential<A: ClientAssertion + 'static>(
+    s: &Settings,
+    http: &reqwest::Client,
+    assertion: A,
+) -> Result<Arc<dyn TokenCredential>, String> {
+    let tenant = s.tenant_id.clone().ok_or("tenant_id is not set")?;
+    let client = s.client_id.clone().ok_or("client_id is not set")?;
+    let opts = ClientAssertionCredentialOptions { client_options: client_options(s, http) };
+    let c = ClientAssertionCredential::new(tenant, client, assertion, Some(opts)).map_err(|e| describe_error(&e))?;
+    Ok(c)
+}
+
+/// A federated token read from a file at each request (the file is rotated underneath).
+fn token_file_credential(
+    s: &Settings,
+    http: &reqwest::Client,
+    client_id: Option<String>,
+    tenant_id: Option<String>,
+    path: String,
+) -> Result<Arc<dyn TokenCredential>, String> {
+    let opts = WorkloadIdentityCredentialOptions {
+        credential_options: ClientAssertionCredentialOptions { client_options: client_options(s, http) },
+        client_id,
+        tenant_id,
+        token_file_path: Some(PathBuf::from(path)),
+    };
+    let c = WorkloadIdentityCredential::new(Some(opts)).map_err(|e| describe_error(&e))?;
+    Ok(c)
+}
+
+/// GitHub Actions' or Azure DevOps' OIDC endpoint, asked for a token at each request.
+fn requested_token_credential(
+    m: &AuthMethod,
+    s: &Settings,
+    http: &reqwest::Client,
+) -> Result<Arc<dyn TokenCredential>, String> {
+    let url = s.oidc_request_url.clone().ok_or("oidc_request_url (ARM_OIDC_REQUEST_URL) is not set")?;
+    let token = s.oidc_request_token.clone().ok_or("oidc_request_token (ARM_OIDC_REQUEST_TOKEN) is not set")?;
+    let endpoint = match (m, &s.ado_service_connection_id) {
+        (AuthMethod::AzureDevOpsOidc, Some(id)) => {
+            assertions::Endpoint::AzureDevOps { service_connection_id: id.value.clone() }
+        }
+        _ => assertions::Endpoint::GitHub,
+    };
+    let parsed = url::Url::parse(&url.value).map_err(|e| format!("{} is not a URL: {e}", url.from))?;
+    let assertion = assertions::RequestedToken {
+        endpoint,
+        url: parsed,
+        url_from: url.from,
+        token: Secret::new(token.value),
+        token_from: token.from,
+        http: http.clone(),
+    };
+    assertion_credential(s, http, assertion)
+}
+
+/// What to check when Entra refuses a method's credential, by the names the user set.
+fn hint(m: &AuthMethod, s: &Settings) -> Option<String> {
+    let from = |v: &Option<crate::settings::Sourced>, default: &str| {
+        v.as_ref().map(|v| v.from.clone()).unwrap_or_else(|| default.to_string())
+    };
+    let federated = "a federated credential of the application client_id/ARM_CLIENT_ID names must match the token's issuer and subject";
+    match m {
+        AuthMethod::ClientCertificate => Some(
+            "the certificate in client_certificate_path/ARM_CLIENT_CERTIFICATE_PATH (or client_certificate) must be registered on the application client_id/ARM_CLIENT_ID names".into(),
+        ),
+        AuthMethod::GitHubOidc => {
+            Some(format!("token from {}: {federated}", from(&s.oidc_request_url, "ARM_OIDC_REQUEST_URL")))
+        }
+        AuthMethod::AzureDevOpsOidc => Some(format!(
+            "token of service connection {}: {federated}",
+            from(&s.ado_service_connection_id, "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID")
+        )),
+        AuthMethod::AksWorkloadIdentity => Some(format!(
+            "token in AZURE_FEDERATED_TOKEN_FILE for AZURE_CLIENT_ID: {federated} (the cluster's OIDC issuer and the pod's service account)"
+        )),
+        AuthMethod::Oidc => Some(format!("token in oidc_token/ARM_OIDC_TOKEN or oidc_token_file_path: {federated}")),
+        _ => None,
     }
 }
 

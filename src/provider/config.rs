@@ -5,6 +5,8 @@
 use crate::framework::{Attribute, AttributePath, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value};
 pub use crate::settings::{AuthMethod, ExecSettings, KubernetesSettings, Settings};
 
+mod auth;
+
 pub const ENVIRONMENTS: [&str; 3] = ["public", "usgovernment", "china"];
 
 pub fn schema() -> Schema {
@@ -36,7 +38,7 @@ pub fn schema() -> Schema {
     .block(NestedBlock::new("exec", Nesting::Single, exec));
     Schema {
         version: 0,
-        block: Block::new("Authenticates to Azure Resource Manager and, optionally, a cluster's Kubernetes API.")
+        block: auth::attributes(Block::new("Authenticates to Azure Resource Manager and, optionally, a cluster's Kubernetes API.")
             .attribute(s("subscription_id", "Default subscription (GUID). Env: `ARM_SUBSCRIPTION_ID`."))
             .attribute(s("tenant_id", "Entra tenant (GUID). Env: `ARM_TENANT_ID`."))
             .attribute(s("client_id", "Client (application) id of a service principal or managed identity. Env: `ARM_CLIENT_ID`."))
@@ -57,7 +59,7 @@ pub fn schema() -> Schema {
                 Type::Number,
                 "Write (and delete) tokens of the subscription's ARM throttling bucket left to other tools: writes are sent at once until the bucket is down to this many, then at its refill rate (default 20; 0 to 100000). Env: `AKSID_WRITE_QUOTA_RESERVE`.",
             ))
-            .attribute(b("write_pacing", "Pace writes at ARM's throttling bucket (default true); false sends them at once and retries on 429. Env: `AKSID_WRITE_PACING`."))
+            .attribute(b("write_pacing", "Pace writes at ARM's throttling bucket (default true); false sends them at once and retries on 429. Env: `AKSID_WRITE_PACING`.")))
             .block(NestedBlock::new("kubernetes", Nesting::Single, kubernetes)),
     }
 }
@@ -138,8 +140,13 @@ pub fn validate(config: &Value) -> Diagnostics {
     }
     // Auth methods that exclude each other. Unknowns and nulls select nothing.
     let selected: Vec<&str> = [
-        ("client_secret", !config.attr("client_secret").is_null() && !config.attr("client_secret").is_unknown()),
+        (secret_or_certificate(config), secret_or_certificate(config) != "none"),
         ("use_oidc", config.attr("use_oidc").as_bool() == Some(true)),
+        (
+            "use_aks_workload_identity",
+            config.attr("use_aks_workload_identity").as_bool() == Some(true)
+                && config.attr("use_oidc").as_bool() != Some(true),
+        ),
         ("use_msi", config.attr("use_msi").as_bool() == Some(true)),
         ("use_cli", config.attr("use_cli").as_bool() == Some(true)),
     ]
@@ -183,6 +190,7 @@ pub fn resolve(config: &Value, env: &dyn Fn(&str) -> Option<String>) -> Result<S
     }
     check_environment_values(config, env, &s, &mut d);
     check_auth_requirements(&s, &mut d);
+    auth::check(config, env, &s, &mut d);
     check_kubernetes_environment(config, &s.kubernetes, &mut d);
     if d.has_errors() {
         Err(d)
@@ -208,7 +216,7 @@ fn settings_with_fallbacks(config: &Value, env: &dyn Fn(&str) -> Option<String>)
     let flag = |v: &Value, var: &str| flag_or_env(v, var, env);
     let environment = text(config.attr("environment"), Some("ARM_ENVIRONMENT")).unwrap_or_else(|| "public".into());
     let (arm_default, authority_default) = default_endpoints(&environment);
-    Settings {
+    let mut s = Settings {
         subscription_id: text(config.attr("subscription_id"), Some("ARM_SUBSCRIPTION_ID")),
         tenant_id: text(config.attr("tenant_id"), Some("ARM_TENANT_ID")),
         client_id: text(config.attr("client_id"), Some("ARM_CLIENT_ID")),
@@ -231,7 +239,17 @@ fn settings_with_fallbacks(config: &Value, env: &dyn Fn(&str) -> Option<String>)
         }),
         environment,
         kubernetes: kubernetes_with_fallbacks(config.attr("kubernetes"), env),
-    }
+        ..Default::default()
+    };
+    auth::fill(config, env, &mut s);
+    s
+}
+
+/// The configured secret or certificate argument (a certificate wins, as in azurerm), or
+/// "none". Unknowns select nothing yet.
+fn secret_or_certificate(config: &Value) -> &'static str {
+    let set = |n: &str| !config.attr(n).is_null() && !config.attr(n).is_unknown();
+    ["client_certificate_path", "client_certificate", "client_secret"].into_iter().find(|n| set(n)).unwrap_or("none")
 }
 
 fn kubernetes_with_fallbacks(k: &Value, env: &dyn Fn(&str) -> Option<String>) -> KubernetesSettings {

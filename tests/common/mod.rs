@@ -230,6 +230,23 @@ impl Workspace {
             "ARM_USE_MSI",
             "ARM_USE_CLI",
             "ARM_USE_OIDC",
+            "ARM_OIDC_TOKEN",
+            "ARM_OIDC_TOKEN_FILE_PATH",
+            "ARM_OIDC_REQUEST_URL",
+            "ARM_OIDC_REQUEST_TOKEN",
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "SYSTEM_OIDCREQUESTURI",
+            "SYSTEM_ACCESSTOKEN",
+            "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
+            "ARM_OIDC_AZURE_SERVICE_CONNECTION_ID",
+            "ARM_USE_AKS_WORKLOAD_IDENTITY",
+            "AZURE_FEDERATED_TOKEN_FILE",
+            "AZURE_CLIENT_ID",
+            "AZURE_TENANT_ID",
+            "ARM_CLIENT_CERTIFICATE_PATH",
+            "ARM_CLIENT_CERTIFICATE",
+            "ARM_CLIENT_CERTIFICATE_PASSWORD",
         ] {
             cmd.env_remove(var);
         }

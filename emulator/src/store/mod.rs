@@ -8,6 +8,7 @@
 pub mod builtin;
 pub mod identities;
 pub mod k8s;
+mod pipelines_load;
 pub mod rbac;
 mod seed_load;
 
@@ -341,6 +342,12 @@ pub struct State {
     /// by [`Cluster::kube_key`].
     #[serde(default)]
     pub k8s: BTreeMap<String, K8sState>,
+    /// CI token endpoints (see [`crate::seed::SeedPipeline`]), issuers filled in.
+    #[serde(default)]
+    pub pipelines: Vec<crate::seed::SeedPipeline>,
+    /// DER certificates registered on applications, by lower-case client id.
+    #[serde(default)]
+    pub app_certificates: BTreeMap<String, Vec<Vec<u8>>>,
 }
 
 /// The store: state plus the seed it was built from (for `POST /_admin/reset`).

@@ -39,6 +39,7 @@ pub(super) fn build_state(seed: &Seed, now: OffsetDateTime, token_key: String) -
     }
     add_user_assigned_identities(&mut st, seed, now)?;
     add_service_principals(&mut st, seed, now)?;
+    super::pipelines_load::add_pipelines_and_certificates(&mut st, seed)?;
     add_directory_principals(&mut st, seed, now)?;
     for c in &seed.managed_clusters {
         add_cluster(&mut st, c, now)?;
@@ -73,6 +74,8 @@ fn empty_state(seed: &Seed, token_key: String) -> State {
         role_assignments: Vec::new(),
         settings: seed.settings.clone(),
         k8s: BTreeMap::new(),
+        pipelines: Vec::new(),
+        app_certificates: BTreeMap::new(),
     }
 }
 

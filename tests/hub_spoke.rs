@@ -257,6 +257,24 @@ fn check_outputs(ws: &Workspace, made: &BTreeSet<String>) {
             assert!(keys.contains(key.as_str()), "{spoke}: no assignment key {key:?} in {keys:?}");
         }
         assert_eq!(ids.len(), 9, "{spoke}: nine grants: {keys:?}");
+        // The access report of the spoke's cluster sees those nine grants in the spoke and the
+        // hub, each held by the module, and none broader than the matrix needs.
+        let report = out["access_report"]["value"][&spoke].as_str().unwrap();
+        assert!(report.contains("```mermaid\nflowchart LR"), "{spoke}: report has a Mermaid diagram:\n{report}");
+        for (name, id) in ids {
+            let scope_leaf = id
+                .as_str()
+                .unwrap()
+                .split("/providers/Microsoft.Authorization/")
+                .next()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap();
+            assert!(report.contains(scope_leaf), "{spoke}: report names the scope of {name} ({scope_leaf}):\n{report}");
+        }
+        assert_eq!(report.matches("| managed |").count(), 9, "{spoke}: nine managed rows:\n{report}");
+        assert!(!report.contains("unmanaged") && !report.contains("orphaned"), "{spoke}: nothing else:\n{report}");
         from_outputs.extend(ids.values().map(|v| v.as_str().unwrap().to_lowercase()));
     }
     assert_eq!(&from_outputs, made, "assignment_ids are exactly the assignments aksid made");

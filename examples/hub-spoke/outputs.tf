@@ -27,3 +27,11 @@ output "assignment_ids" {
     spoke_b = module.spoke_b.assignment_ids
   }
 }
+
+# Paste into a pull request or a wiki page: GitHub renders the table and the diagram.
+output "access_report" {
+  value = {
+    spoke_a = "${module.spoke_a.access_report.markdown}\n```mermaid\n${module.spoke_a.access_report.mermaid}```\n"
+    spoke_b = "${module.spoke_b.access_report.markdown}\n```mermaid\n${module.spoke_b.access_report.mermaid}```\n"
+  }
+}

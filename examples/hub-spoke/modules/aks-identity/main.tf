@@ -57,3 +57,16 @@ resource "aksid_pod_identity" "app" {
     }
   }
 }
+
+# Who can do what because of this cluster: every grant of its identities and of its
+# applications' identities, in the spoke and in the hub, marked managed / unmanaged / orphaned
+# and flagged when broader than the matrix needs. Read again on every plan, so a grant added by
+# hand shows up here even though no resource owns it.
+data "aksid_access_report" "cluster" {
+  cluster_id       = var.cluster_id
+  subscription_ids = distinct(concat([split("/", var.cluster_id)[2]], [for id in concat(var.acr_ids, var.private_dns_zone_ids) : split("/", id)[2]]))
+  app_identity_ids = [for app in aksid_pod_identity.app : app.identity_id]
+
+  # Adopted grants keep their original name: say which ones this module holds.
+  managed_assignment_ids = values(local.assignment_ids)
+}

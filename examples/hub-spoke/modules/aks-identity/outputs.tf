@@ -23,11 +23,24 @@ output "identities" {
   value       = aksid_cluster_identity_roles.spoke.identities
 }
 
-output "assignment_ids" {
-  description = "Every role assignment this module manages, by key: cluster/<grant key> for the cluster's identities (spoke and hub), <app>/<grant key> for the applications."
-  value = merge(
+locals {
+  assignment_ids = merge(
     { for a in aksid_cluster_identity_roles.spoke.assignments : "cluster/${a.key}" => a.id },
     { for a in aksid_cluster_identity_roles.hub.assignments : "cluster/${a.key}" => a.id },
     merge([for name, app in aksid_pod_identity.app : { for a in app.assignments : "${name}/${a.key}" => a.id }]...),
   )
+}
+
+output "assignment_ids" {
+  description = "Every role assignment this module manages, by key: cluster/<grant key> for the cluster's identities (spoke and hub), <app>/<grant key> for the applications."
+  value       = local.assignment_ids
+}
+
+output "access_report" {
+  description = "The cluster's access report: a Markdown table and a Mermaid diagram (GitHub renders both), and the counts."
+  value = {
+    markdown = data.aksid_access_report.cluster.markdown
+    mermaid  = data.aksid_access_report.cluster.mermaid
+    counts   = data.aksid_access_report.cluster.counts
+  }
 }

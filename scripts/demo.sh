@@ -1,74 +1,41 @@
 #!/usr/bin/env bash
-# The README demo: real Terraform 1.0.3 drives the provider binary over gRPC + mTLS.
+# `make demo`: the whole landing-zone story, offline. Real Terraform 1.0.3 drives the provider
+# binary over gRPC + mTLS against aksid-emulator (a local ARM + Entra + Kubernetes API):
+# apply examples/hub-spoke, read the access report, catch a grant deleted outside Terraform,
+# repair it, migrate an application from AAD Pod Identity to Workload Identity, destroy.
+# DEMO_PROFILE=debug runs it with debug builds (`cargo build --workspace`).
 set -euo pipefail
 REPO="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)"
-eval "$("$REPO/scripts/tf-env.sh" release)"
-WORK="$REPO/target/demo"
-rm -rf "$WORK" && mkdir -p "$WORK"
-cp "$REPO"/examples/role-definitions/*.tf "$WORK/"
-cd "$WORK"
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-step "terraform init (installs aksid/aksid from the local mirror)"
-"$TERRAFORM" init -no-color | grep -E "Installing|Installed|initialized"
-step "terraform apply: built-in roles resolved offline"
-"$TERRAFORM" apply -auto-approve -no-color | sed -n '/^Outputs:/,$p'
-step "terraform plan -detailed-exitcode after apply (0 = no changes)"
-set +e; "$TERRAFORM" plan -detailed-exitcode -no-color >/dev/null; code=$?; set -e
-echo "exit code: $code"
-step "a misspelled role is a plan-time error that points at the attribute"
-cat > typo.tf <<'TF'
-data "aksid_role_definition" "typo" {
-  name = "Storage Blod Data Reader"
-}
-TF
-"$TERRAFORM" plan -no-color 2>&1 | sed -n '/Error:/,$p' || true
-rm -f typo.tf
+PROFILE="${DEMO_PROFILE:-release}"
+STEPS=10
+n=0
+step() { n=$((n + 1)); printf '\n\033[1m[%d/%d] %s\033[0m\n' "$n" "$STEPS" "$*"; }
+note() { printf '        %s\n' "$*"; }
 
-step "aksid-emulator: a local Azure (ARM + Entra) seeded with a hub-and-spoke landing zone"
-eval "$("$REPO/scripts/emulator-env.sh" "$REPO/emulator/examples/seed.json" release)"
+step "aksid-emulator: a local Azure with a hub and two spoke subscriptions"
+eval "$("$REPO/scripts/tf-env.sh" "$PROFILE")"
+eval "$("$REPO/scripts/emulator-env.sh" "$REPO/examples/hub-spoke/emulator-seed.json" "$PROFILE")"
 trap 'kill "$AKSID_EMULATOR_PID" 2>/dev/null || true' EXIT
-echo "ARM endpoint: $AKSID_ARM_ENDPOINT (HTTPS, CA $AKSID_CA_CERTIFICATE)"
-CLUSTER="$REPO/target/demo-cluster"
-rm -rf "$CLUSTER" && mkdir -p "$CLUSTER" && cp "$REPO"/examples/cluster-identities/*.tf "$CLUSTER/"
-cd "$CLUSTER"
-"$TERRAFORM" init -no-color >/dev/null
-step "terraform apply: the cluster's identities, read from ARM with a client secret"
-"$TERRAFORM" apply -auto-approve -no-color | sed -n '/^Outputs:/,$p'
-step "requests the emulator served"
-python3 - "$AKSID_EMULATOR_ADMIN" "$AKSID_CA_CERTIFICATE" <<'PY'
-import json, ssl, sys, urllib.request
-ctx = ssl.create_default_context(cafile=sys.argv[2])
-log = json.load(urllib.request.urlopen(sys.argv[1].rstrip("/") + "/requests", context=ctx))
-for r in log:
-    print(f"  {r['method']:6} {r['status']}  {r['path']}")
-PY
+note "ARM $AKSID_ARM_ENDPOINT, Entra $AKSID_AUTHORITY_HOST (HTTPS, CA $AKSID_CA_CERTIFICATE)"
+note "seed: examples/hub-spoke/emulator-seed.json; Terraform authenticates as its deployer (ARM_CLIENT_ID=$ARM_CLIENT_ID)"
 
-step "aksid_cluster_identity_roles: the cluster's whole role matrix as one resource"
-MATRIX="$REPO/target/demo-matrix"
-rm -rf "$MATRIX" && mkdir -p "$MATRIX" && cp "$REPO"/examples/cluster-identity-roles/*.tf "$MATRIX/"
-cd "$MATRIX"
-"$TERRAFORM" init -no-color >/dev/null
-"$TERRAFORM" apply -auto-approve -no-color 2>&1 | grep -E "Warning: Adopting|Apply complete" || true
-"$TERRAFORM" output -no-color assignments
-step "drift: delete one grant behind Terraform's back, then plan -refresh-only"
-python3 - "$AKSID_EMULATOR_ADMIN" "$AKSID_CA_CERTIFICATE" "$("$TERRAFORM" output -json assignments | python3 -c 'import json,sys; print(json.load(sys.stdin)["control_plane/Network Contributor/vnet-spoke/snet-pods"])')" <<'PY'
-import ssl, sys, urllib.parse, urllib.request
-ctx = ssl.create_default_context(cafile=sys.argv[2])
-req = urllib.request.Request(sys.argv[1].rstrip("/") + "/role-assignments?id=" + urllib.parse.quote(sys.argv[3], safe=""), method="DELETE")
-urllib.request.urlopen(req, context=ctx)
-print("deleted", sys.argv[3])
+WORK="$REPO/target/demo-hub-spoke"
+rm -rf "$WORK" && mkdir -p "$WORK/modules"
+cp "$REPO"/examples/hub-spoke/*.tf "$REPO"/examples/hub-spoke/terraform.tfvars "$WORK/"
+cp -r "$REPO/examples/hub-spoke/modules/aks-identity" "$WORK/modules/"
+cd "$WORK"
+tf() { "$TERRAFORM" "$@" -no-color; }
+admin() { # admin METHOD PATH: the emulator's admin API (request log, out-of-band changes)
+  python3 - "$AKSID_EMULATOR_ADMIN" "$AKSID_CA_CERTIFICATE" "$1" "$2" <<'PY'
+import ssl, sys, urllib.request
+admin, ca, method, path = sys.argv[1:]
+req = urllib.request.Request(admin.rstrip("/") + path, method=method)
+sys.stdout.write(urllib.request.urlopen(req, context=ssl.create_default_context(cafile=ca)).read().decode())
 PY
-set +e; "$TERRAFORM" plan -refresh-only -detailed-exitcode -no-color | grep -E "key|has changed|snet-pods" | head -5; set -e
-"$TERRAFORM" apply -auto-approve -no-color | grep -E "Apply complete"
-"$TERRAFORM" destroy -auto-approve -no-color | grep -E "Destroy complete"
-
-step "aksid_pod_identity: two apps, an identity each, least-privilege roles, their Kubernetes objects"
-PODS="$REPO/target/demo-pods"
-rm -rf "$PODS" && mkdir -p "$PODS" && cp "$REPO"/examples/pod-identity/*.tf "$PODS/"
-cd "$PODS"
-# kubectl gets the same kubeconfig the provider uses: ARM's listClusterUserCredential.
+}
+# kubectl gets the kubeconfig the provider itself uses: ARM's listClusterUserCredential.
 kubeconfig() {
-python3 - "$AKSID_AUTHORITY_HOST" "$AKSID_ARM_ENDPOINT" "$AKSID_CA_CERTIFICATE" "$1" <<'PY'
+  python3 - "$AKSID_AUTHORITY_HOST" "$AKSID_ARM_ENDPOINT" "$AKSID_CA_CERTIFICATE" "$1" <<'PY'
 import base64, json, os, ssl, sys, urllib.parse, urllib.request
 authority, arm, ca, cluster = sys.argv[1:]
 ctx = ssl.create_default_context(cafile=ca)
@@ -83,49 +50,84 @@ creds = json.load(urllib.request.urlopen(req, context=ctx))
 sys.stdout.write(base64.b64decode(creds["kubeconfigs"][0]["value"]).decode())
 PY
 }
-CLUSTER_ID=/subscriptions/9c195f54-5580-4cd2-9e24-3114522757f4/resourceGroups/rg-spoke-aks/providers/Microsoft.ContainerService/managedClusters/aks-spoke
-kubeconfig "$CLUSTER_ID" > "$PODS/kubeconfig"
-kubectl() { "$REPO/.tools/bin/kubectl" --kubeconfig "$PODS/kubeconfig" --cache-dir "$PODS/.kube-cache" "$@"; }
+SPOKE_A=/subscriptions/053360cf-e43d-4e4b-a6a6-fd86058c10be/resourceGroups/rg-spoke-a-aks/providers/Microsoft.ContainerService/managedClusters/aks-spoke-a
+SPOKE_B=/subscriptions/59244c7c-f38c-4e4c-bf63-529f80113222/resourceGroups/rg-spoke-b-aks/providers/Microsoft.ContainerService/managedClusters/aks-spoke-b
+kubeconfig "$SPOKE_A" > kubeconfig-a
+kubeconfig "$SPOKE_B" > kubeconfig-b
+kubectl_a() { "$REPO/.tools/bin/kubectl" --kubeconfig "$WORK/kubeconfig-a" --cache-dir "$WORK/.kube-cache" "$@"; }
 # The applications' namespaces exist before aksid writes into them, as on a real cluster.
-printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n---\n' reports orders | kubectl apply --server-side -f -
-"$TERRAFORM" init -no-color >/dev/null
-"$TERRAFORM" apply -auto-approve -no-color 2>&1 | grep -E "Warning:|Apply complete" || true
-for out in pod_labels client_ids assignments; do
-  echo "$out = $("$TERRAFORM" output -no-color "$out")"
-done
-step "the objects in the cluster (kubectl with the kubeconfig of listClusterUserCredential)"
-echo "\$ kubectl -n reports get serviceaccount reports -o yaml"
-kubectl -n reports get serviceaccount reports -o yaml
-echo "\$ kubectl -n orders get azureidentities,azureidentitybindings -o yaml"
-kubectl -n orders get azureidentities,azureidentitybindings -o yaml
-"$TERRAFORM" destroy -auto-approve -no-color | grep -E "Destroy complete"
-
-kill "$AKSID_EMULATOR_PID"; trap - EXIT
-
-step "examples/hub-spoke: a hub and two spoke subscriptions, one provider alias each, one module per spoke"
-eval "$("$REPO/scripts/emulator-env.sh" "$REPO/examples/hub-spoke/emulator-seed.json" release)"
-trap 'kill "$AKSID_EMULATOR_PID" 2>/dev/null || true' EXIT
-HUBSPOKE="$REPO/target/demo-hub-spoke"
-rm -rf "$HUBSPOKE" && mkdir -p "$HUBSPOKE/modules"
-cp "$REPO"/examples/hub-spoke/*.tf "$REPO"/examples/hub-spoke/terraform.tfvars "$HUBSPOKE/"
-cp -r "$REPO/examples/hub-spoke/modules/aks-identity" "$HUBSPOKE/modules/"
-cd "$HUBSPOKE"
-# The applications' namespaces, in each spoke's cluster.
-for cluster in \
-  /subscriptions/053360cf-e43d-4e4b-a6a6-fd86058c10be/resourceGroups/rg-spoke-a-aks/providers/Microsoft.ContainerService/managedClusters/aks-spoke-a \
-  /subscriptions/59244c7c-f38c-4e4c-bf63-529f80113222/resourceGroups/rg-spoke-b-aks/providers/Microsoft.ContainerService/managedClusters/aks-spoke-b; do
-  kubeconfig "$cluster" > "$HUBSPOKE/kubeconfig"
+for cfg in kubeconfig-a kubeconfig-b; do
   printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n---\n' orders reports |
-    "$REPO/.tools/bin/kubectl" --kubeconfig "$HUBSPOKE/kubeconfig" --cache-dir "$HUBSPOKE/.kube-cache" apply --server-side -f -
+    "$REPO/.tools/bin/kubectl" --kubeconfig "$WORK/$cfg" --cache-dir "$WORK/.kube-cache" apply --server-side -f - >/dev/null
 done
-"$TERRAFORM" init -no-color >/dev/null
-"$TERRAFORM" apply -auto-approve -no-color 2>&1 | grep -E "Warning:|Apply complete" || true
-for out in pod_labels service_accounts; do
-  echo "$out = $("$TERRAFORM" output -no-color "$out")"
-done
-set +e; "$TERRAFORM" plan -detailed-exitcode -no-color >/dev/null; code=$?; set -e
-echo "terraform plan -detailed-exitcode after apply: $code"
-"$TERRAFORM" destroy -auto-approve -no-color | grep -E "Destroy complete"
+note "namespaces orders and reports exist in aks-spoke-a and aks-spoke-b"
 
+step "terraform init: aksid/aksid installed from a local mirror, as from a registry"
+tf init | grep -E "Installing|Installed" || true
+
+step "terraform apply examples/hub-spoke: one module per spoke, one provider alias per subscription"
+tf apply -auto-approve | grep -E "Warning:|Apply complete" || true
+note "role assignments aksid made, per subscription:"
+tf output -json assignment_ids | python3 -c '
+import json, sys
+for spoke, ids in json.load(sys.stdin).items():
+    for key in sorted(ids):
+        print(f"        {spoke}: {key}")'
+note "what the pod templates need:"
+tf output -json pod_labels | python3 -c '
+import json, sys
+for spoke, apps in json.load(sys.stdin).items():
+    for app, labels in apps.items():
+        print(f"        {spoke}/{app}: {labels}")'
+
+step "data \"aksid_access_report\": who can do what because of aks-spoke-a (Markdown table + Mermaid)"
+tf output -json access_report | python3 -c 'import json, sys; print(json.load(sys.stdin)["spoke_a"])'
+
+step "drift: someone deletes the kubelet's AcrPull on the hub registry in the portal"
+GRANT="$(tf output -json assignment_ids | python3 -c 'import json, sys; print(json.load(sys.stdin)["spoke_a"]["cluster/kubelet/AcrPull/acrhubcontoso"])')"
+admin DELETE "/role-assignments?id=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$GRANT")" >/dev/null
+note "deleted $GRANT"
+set +e; tf plan -detailed-exitcode > plan.txt; code=$?; set -e
+grep -E "has changed|will be updated|AcrPull|Plan:" plan.txt | head -12 || true
+note "terraform plan -detailed-exitcode: $code (2 = changes: the grant is missing)"
+
+step "terraform apply: the missing grant is written again, nothing else"
+tf apply -auto-approve | grep -E "Apply complete" || true
+set +e; tf plan -detailed-exitcode > plan-after.txt; code=$?; set -e
+note "terraform plan -detailed-exitcode: $code (0 = Azure matches the configuration)"
+
+migrate() { # migrate MODE: spoke A's orders-api runs in MODE
+  python3 - "$1" <<'PY'
+import re, sys
+text = open("terraform.tfvars").read()
+# The first orders-api is spoke A's.
+text = re.sub(r'mode        = "[a-z_]+"', f'mode        = "{sys.argv[1]}"', text, count=1)
+open("terraform.tfvars", "w").write(text)
+PY
+}
+step "migration 1/2: orders-api (spoke A) runs on both AAD Pod Identity and Workload Identity"
+migrate both
+tf apply -auto-approve | grep -E "Apply complete" || true
+echo "        \$ kubectl -n orders get azureidentities,azureidentitybindings,serviceaccounts"
+kubectl_a -n orders get azureidentities,azureidentitybindings,serviceaccounts | sed 's/^/        /'
+note "pod labels now: $(tf output -json pod_labels | python3 -c 'import json, sys; print(json.load(sys.stdin)["spoke_a"]["orders-api"])')"
+
+step "migration 2/2: Workload Identity only; AAD Pod Identity objects and the kubelet's MIC grants go"
+migrate workload_identity
+tf apply -auto-approve | grep -E "Apply complete" || true
+echo "        \$ kubectl -n orders get azureidentities,azureidentitybindings,serviceaccounts"
+kubectl_a -n orders get azureidentities,azureidentitybindings,serviceaccounts 2>&1 | sed 's/^/        /'
+echo "        \$ kubectl -n orders get serviceaccount orders-api -o jsonpath='{.metadata.annotations}'"
+printf '        %s\n' "$(kubectl_a -n orders get serviceaccount orders-api -o jsonpath='{.metadata.annotations}')"
+
+step "terraform destroy: every grant, identity and Kubernetes object aksid made is gone"
+tf destroy -auto-approve | grep -E "Destroy complete" || true
+admin GET /requests | python3 -c '
+import json, sys
+log = json.load(sys.stdin)
+writes = [r for r in log if r["method"] in ("PUT", "DELETE", "PATCH")]
+print(f"        the emulator served {len(log)} requests, {len(writes)} of them writes")'
+
+step "stop the emulator"
 kill "$AKSID_EMULATOR_PID"; trap - EXIT
-echo "emulator stopped"
+note "done: make test runs the same story as acceptance tests (tests/hub_spoke.rs, tests/access_report.rs, tests/pod_identity.rs)"

@@ -309,6 +309,21 @@ fn the_landing_zone_applies_exact_grants_per_subscription_plans_clean_and_destro
         let (code, text) = ws.exit_code(&["plan", "-detailed-exitcode", "-no-color"]);
         assert_eq!(code, 0, "a second plan is empty ({}):\n{text}", tf.version);
 
+        // A grant deleted outside Terraform: plan shows it, apply writes it again, and the
+        // access report read in that apply already sees the repaired state (a clean plan).
+        let acr_pull = ws.output_json()["assignment_ids"]["value"]["spoke_a"]["cluster/kubelet/AcrPull/acrhubcontoso"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        emu.rt_delete_assignment(&acr_pull);
+        let (code, text) = ws.exit_code(&["plan", "-detailed-exitcode", "-no-color"]);
+        assert_eq!(code, 2, "plan sees the deleted grant ({}):\n{text}", tf.version);
+        assert!(text.contains("module.spoke_a.aksid_cluster_identity_roles.hub will be updated"), "{text}");
+        ws.ok(&["apply", "-auto-approve", "-no-color"]);
+        assert_eq!(assignments_in(&emu, HUB).0, expected_hub(), "the hub's grants are whole again");
+        let (code, text) = ws.exit_code(&["plan", "-detailed-exitcode", "-no-color"]);
+        assert_eq!(code, 0, "clean after the repair, outputs included ({}):\n{text}", tf.version);
+
         ws.ok(&["destroy", "-auto-approve", "-no-color"]);
         assert_eq!(assignments_in(&emu, HUB).0, seeded(HUB), "hub: no aksid grant left");
         for s in &SPOKES {

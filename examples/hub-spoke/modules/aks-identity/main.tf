@@ -69,4 +69,8 @@ data "aksid_access_report" "cluster" {
 
   # Adopted grants keep their original name: say which ones this module holds.
   managed_assignment_ids = values(local.assignment_ids)
+
+  # Read after this module's writes: an apply that repairs drift then reports the repaired
+  # state, not the state its plan saw.
+  depends_on = [aksid_cluster_identity_roles.spoke, aksid_cluster_identity_roles.hub, aksid_pod_identity.app]
 }

@@ -3,7 +3,8 @@
 versus the same grants as N aksid_role_assignment resources (variant B), both on Terraform 1.0.3
 against the local aksid-emulator.
 
-For each N (default 10, 100, 1000) and each variant, in a fresh workspace:
+For each N (default 10, 100, 1000, 4000; B only up to --b-max-n, 1000) and each variant, in a
+fresh workspace:
   * `terraform apply -auto-approve`             (timed; --runs times, destroying in between),
   * `terraform plan -detailed-exitcode`         (timed, --plan-runs times, median; must exit 0),
   * `terraform plan -refresh-only -detailed-exitcode` (same),
@@ -12,18 +13,25 @@ and for every command the ARM requests the emulator served (diff of `GET /_admin
 it is exact even beyond the 10,000-entry request log; the log is used as a cross-check while it
 has not overflowed).
 
-Each N gets its own emulator (seeded with the example landing zone plus one VNet with
-max(sizes) subnets); `POST /_admin/reset` runs before each variant so neither sees the other's
-assignments. Grants: Network Contributor for the cluster's control-plane identity on each subnet.
+Each N gets its own emulator (seeded with the example landing zone plus a VNet `vnet-bench` in
+each subscription the grants need: up to --per-subscription (2,000) subnets in the spoke, the
+rest in the hub, so N=4,000 is 2,000 in each); `POST /_admin/reset` runs before each variant so
+neither sees the other's assignments. Grants: Network Contributor for the cluster's
+control-plane identity on each subnet. Per command also: the peak RSS of the provider processes
+Terraform started (VmHWM), and for A's plans the role-assignment lists per principal per
+subscription (from the request log; more than one fails the run). After the variants, the
+floor: N bare null_resources of the Go null provider, timed the same way.
 Terraform's default -parallelism (10) is used for both variants; A writes with the provider's
 default `max_parallel_writes` (4) unless --max-parallel-writes is given.
 
-Prints absolute numbers, then one table of ratios B/A per N; writes everything as JSON to
+Prints absolute numbers, one table of ratios B/A per N, and a scale table of A (plan and
+refresh-only against N=1,000 and against the null floor, RSS, lists); writes everything as JSON to
 target/bench-assignments.json. Not a pass/fail test, but it fails loudly (with the Terraform
 output) when a command misbehaves. Variant B is skipped, with a note, while the provider has no
 aksid_role_assignment resource.
-Usage: python3 bench/assignments.py [--sizes 10,100,1000] [--runs 1] [--plan-runs 3]
-       [--variants A,B] [--max-parallel-writes K] [--keep] [--json PATH]
+Usage: python3 bench/assignments.py [--sizes 10,100,1000,4000] [--runs 1] [--plan-runs 3]
+       [--variants A,B] [--b-max-n 1000] [--per-subscription 2000] [--no-null]
+       [--max-parallel-writes K] [--keep] [--json PATH] [--smoke]
 """
 import argparse
 import hashlib
@@ -49,9 +57,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 TF = REPO / ".tools/bin/terraform-1.0.3"
 NULL_MIRROR = REPO / ".tools/mirror"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or REPO / "target")
 # Rebound by use_profile(); the other bench scripts read them through this module at call time.
-PROVIDER_BIN = REPO / "target/release/terraform-provider-aksid"
-EMULATOR = REPO / "target/release/aksid-emulator"
+PROVIDER_BIN = TARGET / "release/terraform-provider-aksid"
+EMULATOR = TARGET / "release/aksid-emulator"
 BASE_SEED = REPO / "emulator/examples/seed.json"
 SUB = "9c195f54-5580-4cd2-9e24-3114522757f4"
 HUB_SUB = "ad089f8f-9110-4b0c-9b4b-410b023815eb"
@@ -80,8 +89,8 @@ class BenchError(Exception):
 def use_profile(profile):
     """Point the benchmarks at target/<profile> (`--smoke` uses the debug build CI has)."""
     global PROVIDER_BIN, EMULATOR
-    PROVIDER_BIN = REPO / f"target/{profile}/terraform-provider-aksid"
-    EMULATOR = REPO / f"target/{profile}/aksid-emulator"
+    PROVIDER_BIN = TARGET / profile / "terraform-provider-aksid"
+    EMULATOR = TARGET / profile / "aksid-emulator"
 
 
 def check_binaries(profile="release"):
@@ -625,7 +634,7 @@ def check_limit(n, seed, limit):
 def main():
     global PER_SUBSCRIPTION
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sizes", default="10,100,1000", help="comma-separated N (default 10,100,1000)")
+    ap.add_argument("--sizes", default="10,100,1000,4000", help="comma-separated N (default 10,100,1000,4000)")
     ap.add_argument("--runs", type=int, default=1, help="timed applies per variant and N (default 1)")
     ap.add_argument("--plan-runs", type=int, default=3, help="timed plans of each kind; the median is reported")
     ap.add_argument("--variants", default="A,B", help="A, B or A,B (B is skipped if the provider lacks it)")

@@ -40,7 +40,8 @@ fn assignments_smoke_covers_both_variants_two_subscriptions_and_the_null_floor()
     let stdout = smoke("assignments.py", &["--json", json.to_str().unwrap()]);
     assert!(stdout.contains("Ratios B/A") && stdout.contains("Scale, variant A"), "{stdout}");
     let report = read_json(&json);
-    let variants: Vec<&str> = report["results"].as_array().unwrap().iter().filter_map(|r| r["variant"].as_str()).collect();
+    let variants: Vec<&str> =
+        report["results"].as_array().unwrap().iter().filter_map(|r| r["variant"].as_str()).collect();
     assert_eq!(variants, ["A", "B", "null"]);
     let scale = &report["scale"][0];
     assert_eq!(scale["n"], 10);

@@ -65,8 +65,8 @@ fn recorded(desired: &[planner::DesiredAssignment]) -> Vec<Recorded> {
         .collect()
 }
 
-/// A realistic value of `ty`: `n` elements in each list, plausible strings.
-fn sample(ty: &Type, n: usize, name: &str, ids: &[String]) -> Value {
+/// A realistic value of `ty`: one element per id in each list, plausible strings.
+fn sample(ty: &Type, name: &str, ids: &[String]) -> Value {
     match ty {
         Type::String => Value::string(format!("{name}-{}", ids.first().map_or("", |s| s.as_str()))),
         Type::Number => Value::int(4),
@@ -76,11 +76,11 @@ fn sample(ty: &Type, n: usize, name: &str, ids: &[String]) -> Value {
             Value::List(ids.iter().map(|s| Value::string(s.as_str())).collect())
         }
         Type::List(el) if name == "assignments" => {
-            Value::List(ids.iter().map(|s| sample(el, n, "grant", std::slice::from_ref(s))).collect())
+            Value::List(ids.iter().map(|s| sample(el, "grant", std::slice::from_ref(s))).collect())
         }
         Type::List(_) | Type::Set(_) | Type::Map(_) | Type::Tuple(_) | Type::Dynamic => Value::Null,
         Type::Object(attrs) => {
-            Value::object(attrs.iter().map(|(k, t)| (k.as_str(), sample(t, n, k, ids))).collect::<Vec<_>>())
+            Value::object(attrs.iter().map(|(k, t)| (k.as_str(), sample(t, k, ids))).collect::<Vec<_>>())
         }
     }
 }
@@ -89,7 +89,7 @@ fn codec(c: &mut Criterion) {
     let ty = schema().block.value_type();
     let mut g = c.benchmark_group("codec");
     for n in SIZES {
-        let value = sample(&ty, n, "", &subnet_ids(n));
+        let value = sample(&ty, "", &subnet_ids(n));
         let bytes = to_msgpack(&value, &ty).expect("encodes");
         g.throughput(Throughput::Elements(n as u64));
         g.bench_with_input(BenchmarkId::new("encode_state", n), &value, |b, v| {

@@ -40,17 +40,27 @@ check-function-length:       ## no non-test function over 80 lines
 	python3 scripts/check-function-length.py --self-test
 	python3 scripts/check-function-length.py $(addprefix --exclude ,$(LENGTH_CHECK_EXCLUDE)) $(LENGTH_CHECKED_SRC)
 
+# tests/bench_smoke.rs runs each bench/*.py once with --smoke; the criterion benches run once
+# each in criterion's test mode (debug build, no timing) so neither rots.
 test: tools lint             ## everything CI runs
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
+	$(CARGO) test --bench micro
 
-bench: tools release         ## foundation benchmark (ratios against the Go null provider), then write pacing
+# Every benchmark but the micro ones; docs/performance.md holds their figures.
+bench: tools release         ## foundation, assignments (N up to 4,000), pacing, failures
 	python3 bench/foundation.py
+	python3 bench/assignments.py
 	python3 bench/pacing.py
+	python3 bench/failures.py
 
 .PHONY: bench-assignments
-bench-assignments: tools release  ## one aksid_cluster_identity_roles vs N aksid_role_assignment (N=10,100,1000)
+bench-assignments: tools release  ## one aksid_cluster_identity_roles vs N aksid_role_assignment (N=10,100,1000,4000)
 	python3 bench/assignments.py
+
+.PHONY: bench-micro
+bench-micro:                 ## criterion: msgpack codec, matrix expansion with policy, engine diff at 1,000 and 4,000
+	$(CARGO) bench --bench micro
 
 .PHONY: bench-pacing
 bench-pacing: tools release  ## 1,000 grants against a throttled write bucket: paced, unpaced, two processes

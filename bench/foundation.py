@@ -10,6 +10,7 @@ Measured side by side in one run (alternating, so machine noise hits both equall
     the line to the first connection still shows).
 Prints ratios (aksid / null). Not a pass/fail test.
 Usage: python3 bench/foundation.py [--sources 50] [--runs 7] [--startup-runs 31] [--startup-only] [--aksid-bin PATH]
+       [--smoke]
 """
 import argparse
 import base64
@@ -19,10 +20,14 @@ import ssl
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import assignments as a  # noqa: E402  (the private provider mirror and the build profile)
 
 REPO = Path(__file__).resolve().parent.parent
 TF = REPO / ".tools/bin/terraform-1.0.3"
@@ -30,14 +35,10 @@ NULL_BIN = REPO / ".tools/mirror/registry.terraform.io/hashicorp/null/2.1.2/linu
 COOKIE = ("TF_PLUGIN_MAGIC_COOKIE", "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2")
 
 
-def tf_env():
-    out = subprocess.run([str(REPO / "scripts/tf-env.sh"), "release"], check=True, capture_output=True, text=True).stdout
-    env = dict(os.environ)
-    for line in out.splitlines():
-        for part in line.removeprefix("export ").split(" "):
-            k, _, v = part.partition("=")
-            env[k] = v.strip("'")
-    env.pop("TF_LOG", None)
+def tf_env(root):
+    """A private mirror holding a snapshot of the provider (see assignments.tf_env) and the
+    null provider from .tools/mirror."""
+    env, _ = a.tf_env(root)
     return env
 
 
@@ -177,15 +178,22 @@ def main():
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--startup-runs", type=int, default=31)
     ap.add_argument("--startup-only", action="store_true", help="only the start-up measurements (no terraform plan)")
-    ap.add_argument("--aksid-bin", type=Path, default=REPO / "target/release/terraform-provider-aksid",
+    ap.add_argument("--aksid-bin", type=Path, default=None,
                     help="provider binary for the start-up measurements (e.g. an older build to compare)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="CI: debug build, 5 data sources, one plan and 3 launches each; no timing judged")
     args = ap.parse_args()
-    aksid_bin = args.aksid_bin
+    if args.smoke:
+        a.use_profile("debug")
+        args.sources, args.runs, args.startup_runs = 5, 1, 3
+    a.check_binaries("debug" if args.smoke else "release")
+    aksid_bin = args.aksid_bin or a.PROVIDER_BIN
     if args.startup_only:
         print("provider start-up, launched as Terraform launches it (alternating)")
         startup(aksid_bin, args.startup_runs)
         return
-    env = tf_env()
+    mirror = Path(tempfile.mkdtemp(prefix="bench-foundation-"))
+    env = tf_env(mirror)
     spaces = {k: workspace(k, args.sources) for k in ("aksid", "null")}
     for ws in spaces.values():
         subprocess.run([str(TF), "init", "-no-color"], cwd=ws, env=env, check=True, capture_output=True)
@@ -203,7 +211,7 @@ def main():
     print(f"  median plan wall time: aksid {med['aksid']*1000:.0f} ms, null {med['null']*1000:.0f} ms, ratio aksid/null {med['aksid']/med['null']:.2f}")
     print(f"  provider peak RSS:     aksid {peaks['aksid']/1024:.1f} MiB, null {peaks['null']/1024:.1f} MiB")
     startup(aksid_bin, args.startup_runs)
-    for d in spaces.values():
+    for d in (*spaces.values(), mirror):
         shutil.rmtree(d, ignore_errors=True)
 
 

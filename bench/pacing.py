@@ -21,7 +21,7 @@ after the first `size` write attempts). Counts come from the emulator's request 
 Prints a table; writes everything as JSON to target/bench-pacing.json. Not a pass/fail test,
 but it fails loudly when an apply misbehaves.
 Usage: python3 bench/pacing.py [--n 1000] [--bucket 20] [--refill 100] [--reserve 2]
-       [--scenarios baseline,paced,unpaced,two] [--keep] [--json PATH]
+       [--scenarios baseline,paced,unpaced,two] [--keep] [--json PATH] [--smoke]
 """
 import argparse
 import json
@@ -148,13 +148,16 @@ def main():
     ap.add_argument("--scenarios", default=",".join(SCENARIOS), help="any of " + ",".join(SCENARIOS))
     ap.add_argument("--json", default=str(a.REPO / "target/bench-pacing.json"))
     ap.add_argument("--keep", action="store_true", help="keep the workspaces and emulator log")
+    ap.add_argument("--smoke", action="store_true",
+                    help="CI: debug build, N=40 (twice the bucket), every scenario once; no timing judged")
     args = ap.parse_args()
+    if args.smoke:
+        a.use_profile("debug")
+        args.n = 2 * args.bucket
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     if args.n < 2 or args.bucket < 1 or args.refill <= 0 or args.reserve < 0 or set(scenarios) - set(SCENARIOS):
         ap.error("n >= 2, bucket >= 1, refill > 0, reserve >= 0, scenarios from " + ",".join(SCENARIOS))
-    for p in (a.TF, a.EMULATOR, a.PROVIDER_BIN):
-        if not p.exists():
-            sys.exit(f"missing {p}: run `make tools release` first")
+    a.check_binaries("debug" if args.smoke else "release")
     minimum = max(args.n - args.bucket, 0) / args.refill
     root = Path(tempfile.mkdtemp(prefix="bench-pacing-"))
     env, provider = a.tf_env(root)

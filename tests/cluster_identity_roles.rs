@@ -451,6 +451,14 @@ fn a_grant_the_deployer_may_not_write_fails_at_plan_naming_scope_action_and_reme
         .filter(|e| e["path"].as_str().is_some_and(|p| p.ends_with("/permissions") && p.contains("dnszones")))
         .count();
     assert_eq!(asked, 1, "the zone's permissions are asked once");
+    // The spoke's resource group allows the write, which answers for the subnet inside it.
+    let subnet_asked = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["path"].as_str().is_some_and(|p| p.ends_with("/permissions") && p.contains("/subnets/")))
+        .count();
+    assert_eq!(subnet_asked, 0, "the subnet is answered by its resource group: {log}");
 }
 
 #[test]

@@ -2,8 +2,11 @@
 //! grants: what exists for the desired principals, writes with ownership markers, removal by
 //! the ownership rule.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
+
+use futures_util::StreamExt;
 
 use crate::azure::arm::ArmError;
 use crate::azure::role_assignments::RoleAssignment;
@@ -15,6 +18,9 @@ use crate::planner::{engine, ActualAssignment, DesiredAssignment, Origin, Record
 use crate::resources::assignments as common;
 use crate::resources::grants::Grant;
 use crate::resources::ownership::{remove_unwanted, Markers, Unwanted};
+
+/// Permission questions to ARM in flight at once during a plan (reads, not writes).
+const PERMISSION_QUESTIONS_IN_FLIGHT: usize = 8;
 
 /// The (subscription, principal) pairs to list for these grants.
 pub fn pairs<'a>(grants: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(String, String)> {
@@ -303,16 +309,30 @@ async fn check_write_permission(
     to_write: &[&DesiredAssignment],
     deadline: Instant,
 ) -> Result<(), Diagnostics> {
+    // Grouped by scope in first-seen order; the index keeps grouping linear at 4,000 grants.
     let mut by_scope: Vec<(String, Vec<&DesiredAssignment>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for d in to_write {
-        match by_scope.iter_mut().find(|(s, _)| crate::resources::assignments::same_id(s, &d.scope)) {
-            Some((_, v)) => v.push(d),
-            None => by_scope.push((d.scope.clone(), vec![d])),
+        match index.entry(crate::domain::ids::id_key(&d.scope)) {
+            Entry::Occupied(e) => by_scope[*e.get()].1.push(d),
+            Entry::Vacant(e) => {
+                e.insert(by_scope.len());
+                by_scope.push((d.scope.clone(), vec![d]));
+            }
         }
     }
+    // A few questions in flight at once; most scopes are answered by their resource group.
+    let scopes: Vec<String> = by_scope.iter().map(|(scope, _)| scope.clone()).collect();
+    let answers: Vec<Option<bool>> = futures_util::stream::iter(scopes)
+        .map(|scope| async move {
+            clients.permissions.may_write_role_assignments(&clients.arm, &scope, deadline).await
+        })
+        .buffered(PERMISSION_QUESTIONS_IN_FLIGHT)
+        .collect()
+        .await;
     let mut diags = Diagnostics::new();
-    for (scope, grants) in by_scope {
-        if clients.permissions.may_write_role_assignments(&clients.arm, &scope, deadline).await != Some(false) {
+    for ((scope, grants), may) in by_scope.into_iter().zip(answers) {
+        if may != Some(false) {
             continue;
         }
         let action = crate::azure::permissions::ROLE_ASSIGNMENT_WRITE;

@@ -224,7 +224,8 @@ impl ProviderRpc for ProviderService {
         let ty = r.schema().block.value_type();
         // Each request buffer is dropped once decoded: at 4,000 grants a state is megabytes.
         let prior_state = try_diags!(decode(req.prior_state.take().as_ref(), &ty, "prior state"), resp);
-        let proposed_new_state = try_diags!(decode(req.proposed_new_state.take().as_ref(), &ty, "proposed state"), resp);
+        let proposed_new_state =
+            try_diags!(decode(req.proposed_new_state.take().as_ref(), &ty, "proposed state"), resp);
         let config = try_diags!(decode(req.config.take().as_ref(), &ty, "configuration"), resp);
         let out =
             r.plan(PlanRequest { prior_state, proposed_new_state, config, prior_private: req.prior_private }).await;

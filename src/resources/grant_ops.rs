@@ -324,9 +324,9 @@ async fn check_write_permission(
     // A few questions in flight at once; most scopes are answered by their resource group.
     let scopes: Vec<String> = by_scope.iter().map(|(scope, _)| scope.clone()).collect();
     let answers: Vec<Option<bool>> = futures_util::stream::iter(scopes)
-        .map(|scope| async move {
-            clients.permissions.may_write_role_assignments(&clients.arm, &scope, deadline).await
-        })
+        .map(
+            |scope| async move { clients.permissions.may_write_role_assignments(&clients.arm, &scope, deadline).await },
+        )
         .buffered(PERMISSION_QUESTIONS_IN_FLIGHT)
         .collect()
         .await;

@@ -486,17 +486,20 @@ fn resolve_role(raw: &str) -> Result<RoleRef, (String, String)> {
 /// principal (then it is literally the same assignment). First wins.
 fn fold(grants: Vec<Grant>) -> Vec<Grant> {
     let mut out: Vec<Grant> = Vec::with_capacity(grants.len());
+    // Earlier grants by (role, scope key): only those can be repeated, so folding stays linear
+    // at thousands of grants.
+    let mut by_role_and_scope: HashMap<(String, String), Vec<usize>> = HashMap::new();
     for g in grants {
         let a = &g.assignment;
-        let duplicate = out.iter().any(|o| {
-            let b = &o.assignment;
-            b.role.guid == a.role.guid
-                && o.scope == g.scope
-                && (b.identity == a.identity
-                    || matches!((&a.principal_id, &b.principal_id),
-                        (Known::Known(x), Known::Known(y)) if x.trim().eq_ignore_ascii_case(y.trim())))
+        let earlier = by_role_and_scope.entry((a.role.guid.clone(), g.scope.key().to_string())).or_default();
+        let duplicate = earlier.iter().any(|&i| {
+            let b = &out[i].assignment;
+            b.identity == a.identity
+                || matches!((&a.principal_id, &b.principal_id),
+                    (Known::Known(x), Known::Known(y)) if x.trim().eq_ignore_ascii_case(y.trim()))
         });
         if !duplicate {
+            earlier.push(out.len());
             out.push(g);
         }
     }

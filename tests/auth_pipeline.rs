@@ -23,32 +23,6 @@ const AKS_ISSUER: &str = "https://westeurope.oic.prod-aks.azure.com/t/atlantis/"
 const AKS_SUBJECT: &str = "system:serviceaccount:atlantis:atlantis";
 const CERT_PASSWORD: &str = "pfx-password-4c1e";
 
-/// Every variable a method reads, so the runner's own environment never leaks in.
-const AUTH_VARS: [&str; 22] = [
-    "ARM_USE_OIDC",
-    "ARM_OIDC_TOKEN",
-    "ARM_OIDC_TOKEN_FILE_PATH",
-    "ARM_OIDC_REQUEST_URL",
-    "ARM_OIDC_REQUEST_TOKEN",
-    "ACTIONS_ID_TOKEN_REQUEST_URL",
-    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-    "SYSTEM_OIDCREQUESTURI",
-    "SYSTEM_ACCESSTOKEN",
-    "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
-    "ARM_OIDC_AZURE_SERVICE_CONNECTION_ID",
-    "ARM_USE_AKS_WORKLOAD_IDENTITY",
-    "AZURE_FEDERATED_TOKEN_FILE",
-    "AZURE_CLIENT_ID",
-    "AZURE_TENANT_ID",
-    "ARM_CLIENT_CERTIFICATE_PATH",
-    "ARM_CLIENT_CERTIFICATE",
-    "ARM_CLIENT_CERTIFICATE_PASSWORD",
-    "ARM_CLIENT_SECRET",
-    "ARM_CLIENT_ID",
-    "ARM_TENANT_ID",
-    "ARM_USE_MSI",
-];
-
 /// A fresh RSA key and self-signed certificate as PKCS#12 (with `password`), and the
 /// certificate's DER.
 fn pfx(password: &str) -> (Vec<u8>, Vec<u8>) {
@@ -157,7 +131,7 @@ data "aksid_cluster" "aks" {{
         ] {
             ws.set_env(k, v);
         }
-        for k in AUTH_VARS {
+        for k in CREDENTIAL_VARS {
             ws.set_env(k, "");
         }
         for (k, v) in vars {

@@ -165,6 +165,34 @@ fn stale_mirrors_of_dead_processes_are_removed_and_live_ones_kept() {
     assert!(other.exists(), "directories that are not mirrors are left alone");
 }
 
+/// Every variable a credential method reads (azurerm's names and the CI systems'), so a
+/// developer's or runner's own environment never leaks into a test.
+pub const CREDENTIAL_VARS: [&str; 23] = [
+    "ARM_TENANT_ID",
+    "ARM_CLIENT_ID",
+    "ARM_CLIENT_SECRET",
+    "ARM_USE_MSI",
+    "ARM_USE_CLI",
+    "ARM_USE_OIDC",
+    "ARM_OIDC_TOKEN",
+    "ARM_OIDC_TOKEN_FILE_PATH",
+    "ARM_OIDC_REQUEST_URL",
+    "ARM_OIDC_REQUEST_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "SYSTEM_OIDCREQUESTURI",
+    "SYSTEM_ACCESSTOKEN",
+    "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
+    "ARM_OIDC_AZURE_SERVICE_CONNECTION_ID",
+    "ARM_USE_AKS_WORKLOAD_IDENTITY",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_CLIENT_ID",
+    "AZURE_TENANT_ID",
+    "ARM_CLIENT_CERTIFICATE_PATH",
+    "ARM_CLIENT_CERTIFICATE",
+    "ARM_CLIENT_CERTIFICATE_PASSWORD",
+];
+
 /// One Terraform working directory with its own CLI configuration.
 pub struct Workspace {
     pub dir: tempfile::TempDir,
@@ -222,32 +250,8 @@ impl Workspace {
             .env("TF_INPUT", "0")
             .env_remove("TF_LOG")
             .env_remove("TF_REATTACH_PROVIDERS");
-        for var in [
-            "ARM_SUBSCRIPTION_ID",
-            "ARM_TENANT_ID",
-            "ARM_CLIENT_ID",
-            "ARM_CLIENT_SECRET",
-            "ARM_USE_MSI",
-            "ARM_USE_CLI",
-            "ARM_USE_OIDC",
-            "ARM_OIDC_TOKEN",
-            "ARM_OIDC_TOKEN_FILE_PATH",
-            "ARM_OIDC_REQUEST_URL",
-            "ARM_OIDC_REQUEST_TOKEN",
-            "ACTIONS_ID_TOKEN_REQUEST_URL",
-            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-            "SYSTEM_OIDCREQUESTURI",
-            "SYSTEM_ACCESSTOKEN",
-            "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
-            "ARM_OIDC_AZURE_SERVICE_CONNECTION_ID",
-            "ARM_USE_AKS_WORKLOAD_IDENTITY",
-            "AZURE_FEDERATED_TOKEN_FILE",
-            "AZURE_CLIENT_ID",
-            "AZURE_TENANT_ID",
-            "ARM_CLIENT_CERTIFICATE_PATH",
-            "ARM_CLIENT_CERTIFICATE",
-            "ARM_CLIENT_CERTIFICATE_PASSWORD",
-        ] {
+        cmd.env_remove("ARM_SUBSCRIPTION_ID");
+        for var in CREDENTIAL_VARS {
             cmd.env_remove(var);
         }
         for (k, v) in &self.env {

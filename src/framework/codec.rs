@@ -191,11 +191,9 @@ fn kind_name(v: &Value) -> &'static str {
 
 /// Decode MessagePack `bytes` as a value of `ty`. Trailing bytes are an error.
 pub fn from_msgpack(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
-    let mut r = Reader { buf: bytes, pos: 0, depth: 0 };
+    let mut r = Reader::new(bytes);
     let v = r.value(ty, "")?;
-    if r.pos != bytes.len() {
-        return Err(err("", format!("{} unexpected trailing bytes", bytes.len() - r.pos)));
-    }
+    r.finish()?;
     Ok(v)
 }
 
@@ -204,13 +202,32 @@ pub fn from_msgpack(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
 /// can nest without limit in a few bytes).
 const MAX_DEPTH: usize = 128;
 
-struct Reader<'a> {
+/// MessagePack input read front to back. Also drives the streaming model decoder
+/// (`model::stream`), which reads containers itself and leaves to this reader.
+pub(super) struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
     depth: usize,
 }
 
 impl<'a> Reader<'a> {
+    pub(super) fn new(buf: &'a [u8]) -> Reader<'a> {
+        Reader { buf, pos: 0, depth: 0 }
+    }
+
+    /// The next marker, not consumed.
+    pub(super) fn peek(&self) -> Option<Marker> {
+        self.buf.get(self.pos).map(|b| Marker::from_u8(*b))
+    }
+
+    /// An error unless every byte was read.
+    pub(super) fn finish(&self) -> Result<(), CodecError> {
+        match self.remaining() {
+            0 => Ok(()),
+            n => Err(err("", format!("{n} unexpected trailing bytes"))),
+        }
+    }
+
     fn take(&mut self, n: usize, path: &str) -> Result<&'a [u8], CodecError> {
         if self.buf.len() - self.pos < n {
             return Err(err(path, "unexpected end of msgpack data"));
@@ -228,7 +245,7 @@ impl<'a> Reader<'a> {
         self.buf.len() - self.pos
     }
 
-    fn marker(&mut self, path: &str) -> Result<Marker, CodecError> {
+    pub(super) fn marker(&mut self, path: &str) -> Result<Marker, CodecError> {
         Ok(Marker::from_u8(self.take(1, path)?[0]))
     }
 
@@ -242,7 +259,7 @@ impl<'a> Reader<'a> {
         Ok(n)
     }
 
-    fn value(&mut self, ty: &Type, path: &str) -> Result<Value, CodecError> {
+    pub(super) fn value(&mut self, ty: &Type, path: &str) -> Result<Value, CodecError> {
         if self.depth >= MAX_DEPTH {
             return Err(err(path, format!("values nested deeper than {MAX_DEPTH} levels")));
         }
@@ -382,7 +399,7 @@ impl<'a> Reader<'a> {
         }))
     }
 
-    fn str_after(&mut self, m: Marker, path: &str) -> Result<String, CodecError> {
+    pub(super) fn str_after(&mut self, m: Marker, path: &str) -> Result<String, CodecError> {
         let len = match m {
             Marker::FixStr(n) => u64::from(n),
             Marker::Str8 => self.be(1, path)?,
@@ -417,7 +434,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn array_len(&mut self, m: Marker, path: &str) -> Result<usize, CodecError> {
+    pub(super) fn array_len(&mut self, m: Marker, path: &str) -> Result<usize, CodecError> {
         let n = match m {
             Marker::FixArray(n) => u64::from(n),
             Marker::Array16 => self.be(2, path)?,
@@ -427,7 +444,7 @@ impl<'a> Reader<'a> {
         self.checked_len(n, 1, path)
     }
 
-    fn map_len(&mut self, m: Marker, path: &str) -> Result<usize, CodecError> {
+    pub(super) fn map_len(&mut self, m: Marker, path: &str) -> Result<usize, CodecError> {
         let n = match m {
             Marker::FixMap(n) => u64::from(n),
             Marker::Map16 => self.be(2, path)?,

@@ -17,7 +17,7 @@ use crate::azure::arm::ArmClient;
 use crate::azure::role_assignments::RoleAssignment;
 use crate::executor::{self, DeleteOp, Deleted};
 use crate::framework::{
-    ApplyRequest, ApplyResponse, Diagnostic, Diagnostics, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Value,
+    ApplyResponse, Diagnostic, Diagnostics, PlanResponse, ReadRequest, ReadResponse, Value,
 };
 use crate::planner::Origin;
 
@@ -131,11 +131,12 @@ pub async fn remove_unwanted(
 pub fn apply_response(
     result: Result<(Value, Diagnostics), Diagnostics>,
     markers: &Markers,
-    req: ApplyRequest,
+    prior_state: Value,
+    planned_private: Vec<u8>,
 ) -> ApplyResponse {
     match result {
         Ok((new_state, diagnostics)) => ApplyResponse { new_state, private: markers.to_private(), diagnostics },
-        Err(d) => ApplyResponse { new_state: req.prior_state, private: req.planned_private, diagnostics: d },
+        Err(d) => ApplyResponse { new_state: prior_state, private: planned_private, diagnostics: d },
     }
 }
 
@@ -145,9 +146,9 @@ pub fn apply_response(
 pub fn plan_response(
     result: Result<Value, Diagnostics>,
     mut diagnostics: Diagnostics,
-    req: &PlanRequest,
+    prior_private: Vec<u8>,
 ) -> PlanResponse {
-    let mut resp = PlanResponse { planned_private: req.prior_private.clone(), ..Default::default() };
+    let mut resp = PlanResponse { planned_private: prior_private, ..Default::default() };
     match result {
         Ok(planned) => resp.planned_state = planned,
         Err(d) => diagnostics.extend(d),

@@ -1,17 +1,18 @@
-//! A `serde::Deserializer` over `&Value`.
+//! A `serde::Deserializer` over `&Value`. It hands out no borrowed data, so it works for any
+//! `'de`: the streaming decoder ([`super::stream`]) uses it for short-lived leaf values.
 
 use std::collections::btree_map;
 
-use serde::de::value::{BorrowedStrDeserializer, StrDeserializer};
+use serde::de::value::StrDeserializer;
 use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, Visitor};
 
 use super::{Error, KNOWN_TOKEN};
 use crate::framework::diagnostics::PathStep;
 use crate::framework::value::{Number, Value};
 
-pub(super) struct ValueDeserializer<'de>(pub(super) &'de Value);
+pub(super) struct ValueDeserializer<'v>(pub(super) &'v Value);
 
-impl<'de> ValueDeserializer<'de> {
+impl ValueDeserializer<'_> {
     /// The value itself (seen through `Dynamic`), unless it is null or unknown.
     fn present(self) -> Result<Self, Error> {
         match self.0 {
@@ -65,7 +66,7 @@ macro_rules! present {
     )*};
 }
 
-impl<'de> Deserializer<'de> for ValueDeserializer<'de> {
+impl<'de> Deserializer<'de> for ValueDeserializer<'_> {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -81,7 +82,7 @@ impl<'de> Deserializer<'de> for ValueDeserializer<'de> {
                 Err(_) => visitor.visit_f64(n.as_f64()),
             },
             Value::Number(Number::Float(f)) => visitor.visit_f64(*f),
-            Value::String(s) => visitor.visit_borrowed_str(s),
+            Value::String(s) => visitor.visit_str(s),
             Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
                 let mut seq = Elements(items.iter().enumerate());
                 let out = visitor.visit_seq(&mut seq)?;
@@ -177,9 +178,9 @@ impl<'de> Deserializer<'de> for ValueDeserializer<'de> {
 }
 
 /// The elements of a list, set or tuple, each error prefixed with its index.
-struct Elements<'de>(std::iter::Enumerate<std::slice::Iter<'de, Value>>);
+struct Elements<'v>(std::iter::Enumerate<std::slice::Iter<'v, Value>>);
 
-impl<'de> de::SeqAccess<'de> for Elements<'de> {
+impl<'de> de::SeqAccess<'de> for Elements<'_> {
     type Error = Error;
 
     fn next_element_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, Error> {
@@ -193,19 +194,19 @@ impl<'de> de::SeqAccess<'de> for Elements<'de> {
 }
 
 /// The entries of a map or object, each error prefixed with its key or attribute name.
-struct Entries<'de> {
-    iter: btree_map::Iter<'de, String, Value>,
-    pending: Option<(&'de String, &'de Value)>,
+struct Entries<'v> {
+    iter: btree_map::Iter<'v, String, Value>,
+    pending: Option<(&'v String, &'v Value)>,
     object: bool,
 }
 
-impl<'de> de::MapAccess<'de> for Entries<'de> {
+impl<'de> de::MapAccess<'de> for Entries<'_> {
     type Error = Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
         let Some((k, v)) = self.iter.next() else { return Ok(None) };
         self.pending = Some((k, v));
-        seed.deserialize(BorrowedStrDeserializer::new(k)).map(Some)
+        seed.deserialize(StrDeserializer::new(k)).map(Some)
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, Error> {

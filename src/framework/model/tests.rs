@@ -418,3 +418,71 @@ proptest! {
         prop_assert_eq!(decode::<u64>(&v).ok(), u64::try_from(i).ok());
     }
 }
+
+/// The streaming decoder's answer must be the `Value` decoder's, model or diagnostic alike.
+fn both_decoders<T: DeserializeOwned + fmt::Debug + PartialEq>(v: &Value, ty: &Type) -> Result<(), TestCaseError> {
+    let bytes = crate::framework::codec::to_msgpack(v, ty).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let through_value = decode::<T>(&crate::framework::codec::from_msgpack(&bytes, ty).unwrap());
+    let streamed = decode_msgpack::<T>(&bytes, ty);
+    prop_assert_eq!(format!("{streamed:?}"), format!("{through_value:?}"));
+    Ok(())
+}
+
+#[test]
+fn streaming_decoder_reports_what_the_value_decoder_reports() {
+    let ty = sample_block().value_type();
+    let mut bad_weight = extra(Value::string("/s"));
+    bad_weight.set_attr("weight", Value::int(70_000));
+    let mut unknown_create = sample_value(vec![]);
+    unknown_create.set_attr("timeouts", Value::object([("create", Value::Unknown)]));
+    let cases = [
+        sample_value(vec![extra(Value::string("/a")), extra(Value::Null)]),
+        sample_value(vec![extra(Value::string("/a")), bad_weight]),
+        unknown_create,
+        sample_value(vec![extra(Value::Unknown)]),
+    ];
+    for v in &cases {
+        both_decoders::<Sample>(v, &ty).unwrap();
+    }
+    let e = decode_msgpack::<Sample>(&crate::framework::codec::to_msgpack(&cases[0], &ty).unwrap(), &ty).unwrap_err();
+    assert_eq!(path_of(&e.0[0]), "extra_assignment[1].scope");
+}
+
+#[test]
+fn streaming_decoder_refuses_trailing_bytes_and_foreign_attributes() {
+    let ty = sample_block().value_type();
+    let mut bytes = crate::framework::codec::to_msgpack(&sample_value(vec![]), &ty).unwrap();
+    bytes.push(0xc0);
+    assert!(decode_msgpack::<Sample>(&bytes, &ty).is_err());
+    let narrow = Type::object([("cluster_id", Type::String)]);
+    let wide = Type::object([("cluster_id", Type::String), ("other", Type::String)]);
+    let v = Value::object([("cluster_id", Value::string("/c")), ("other", Value::string("x"))]);
+    let e = decode_msgpack::<Sample>(&crate::framework::codec::to_msgpack(&v, &wide).unwrap(), &narrow).unwrap_err();
+    assert_eq!(path_of(&e.0[0]), "other");
+}
+
+proptest! {
+    #[test]
+    fn streaming_decoder_matches_the_value_decoder(v in arb_sample()) {
+        both_decoders::<Sample>(&v, &sample_block().value_type())?;
+    }
+
+    #[test]
+    fn streaming_decoder_matches_on_collections(v in arb_any()) {
+        let ty = Type::map(Type::list(Type::Number));
+        if crate::framework::codec::to_msgpack(&v, &ty).is_ok() {
+            both_decoders::<BTreeMap<String, Option<Known<Vec<Option<Known<i16>>>>>>>(&v, &ty)?;
+            both_decoders::<HashMap<String, Vec<u8>>>(&v, &ty)?;
+        }
+        let ty = Type::Tuple(vec![Type::Number, Type::String, Type::Dynamic]);
+        if crate::framework::codec::to_msgpack(&v, &ty).is_ok() {
+            both_decoders::<(u8, String, serde_json::Value)>(&v, &ty)?;
+        }
+    }
+
+    #[test]
+    fn streaming_decoder_never_panics_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..96)) {
+        let _ = decode_msgpack::<Sample>(&bytes, &sample_block().value_type());
+        let _ = decode_msgpack::<Vec<Extra>>(&bytes, &Type::list(Type::Dynamic));
+    }
+}

@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use self::model::{known, ClusterRoles};
+use crate::planner::ClusterIntent;
 pub use self::schema::schema;
 use crate::clients::{Clients, ProviderState};
 use crate::domain::ownership;
-use crate::framework::model::{decode, encode_as};
+use crate::framework::model::{decode, decode_owned, encode_as};
 use crate::framework::{
     codec, ApplyRequest, ApplyResponse, Diagnostic, Diagnostics, ImportedResource, PlanRequest, PlanResponse,
     ReadRequest, ReadResponse, Resource, Schema, Value,
@@ -48,8 +49,8 @@ fn parallelism(m: &ClusterRoles) -> usize {
         .map_or(DEFAULT_PARALLEL_WRITES, |n| n as usize)
 }
 
-fn expand(m: &ClusterRoles) -> Result<planner::Expansion, Diagnostics> {
-    planner::expand(&m.intent()).map_err(|f| common::findings_to_diagnostics(&f))
+fn expand(intent: &ClusterIntent) -> Result<planner::Expansion, Diagnostics> {
+    planner::expand(intent).map_err(|f| common::findings_to_diagnostics(&f))
 }
 
 fn to_value(m: &ClusterRoles) -> Result<Value, Diagnostics> {
@@ -120,7 +121,7 @@ impl Resource for ClusterIdentityRoles {
         if m.scopes_known() && m.cluster_id.is_none() && !custom_roles {
             let mut with_identities = m.clone();
             with_identities.identities = Some(Known::Known(m.identities_from_inputs()));
-            if let Err(e) = expand(&with_identities) {
+            if let Err(e) = expand(&with_identities.intent()) {
                 d.extend(e);
             }
         }
@@ -131,23 +132,28 @@ impl Resource for ClusterIdentityRoles {
         if req.proposed_new_state.is_null() {
             return PlanResponse { planned_state: Value::Null, ..Default::default() };
         }
+        let PlanRequest { prior_state, proposed_new_state, config, prior_private } = req;
         let mut diags = Diagnostics::new();
-        let result = plan(self.state.clients().ok().as_deref(), &req, &mut diags).await;
-        plan_response(result, diags, &req)
+        let result = match Planning::decode(config, proposed_new_state, prior_state) {
+            Ok(p) => plan(self.state.clients().ok().as_deref(), p, &mut diags).await,
+            Err(d) => Err(d),
+        };
+        plan_response(result, diags, prior_private)
     }
 
     async fn apply(&self, req: ApplyRequest) -> ApplyResponse {
+        let ApplyRequest { prior_state, planned_state, config, planned_private } = req;
         let clients = match self.state.clients() {
             Ok(c) => c,
-            Err(d) => return ApplyResponse { new_state: req.prior_state, diagnostics: d, ..Default::default() },
+            Err(d) => return ApplyResponse { new_state: prior_state, diagnostics: d, ..Default::default() },
         };
-        let mut markers = Markers::from_private(&req.planned_private);
-        let result = if req.planned_state.is_null() {
-            destroy(&clients, &req.prior_state, &mut markers).await
+        let mut markers = Markers::from_private(&planned_private);
+        let result = if planned_state.is_null() {
+            destroy(&clients, &prior_state, &mut markers).await
         } else {
-            apply(&clients, &req, &mut markers).await
+            apply(&clients, (config, planned_state), &prior_state, &mut markers).await
         };
-        apply_response(result, &markers, req)
+        apply_response(result, &markers, prior_state, planned_private)
     }
 
     async fn read(&self, req: ReadRequest) -> ReadResponse {
@@ -165,14 +171,33 @@ impl Resource for ClusterIdentityRoles {
     }
 }
 
-async fn plan(clients: Option<&Clients>, req: &PlanRequest, diags: &mut Diagnostics) -> Result<Value, Diagnostics> {
-    let config: ClusterRoles = decode(&req.config)?;
-    let mut m: ClusterRoles = decode(&req.proposed_new_state)?;
-    let prior: Option<ClusterRoles> = if req.prior_state.is_null() { None } else { Some(decode(&req.prior_state)?) };
+/// A plan's inputs, typed. The request's values are consumed as they are decoded: at 4,000
+/// grants each state is megabytes, and the peak memory of a plan is the copies alive at once.
+struct Planning {
+    config: ClusterRoles,
+    /// The proposed new state without its `assignments` (the prior ones, carried over by
+    /// Terraform), which the plan replaces.
+    proposed: ClusterRoles,
+    prior: Option<ClusterRoles>,
+}
+
+impl Planning {
+    fn decode(config: Value, proposed: Value, prior: Value) -> Result<Planning, Diagnostics> {
+        let config = decode_owned(config)?;
+        let mut proposed: ClusterRoles = decode_owned(proposed)?;
+        proposed.assignments = None;
+        let prior = if prior.is_null() { None } else { Some(decode_owned(prior)?) };
+        Ok(Planning { config, proposed, prior })
+    }
+}
+
+async fn plan(clients: Option<&Clients>, p: Planning, diags: &mut Diagnostics) -> Result<Value, Diagnostics> {
+    let Planning { config, proposed: mut m, prior } = p;
     if let Some(p) = &prior {
         m.keep_equivalent_prior(p);
     }
     let deadline = Instant::now() + common::timeout_of(&config.timeouts, "create");
+    drop(config);
     resolve_identities(clients, &mut m, deadline).await?;
     if m.id.is_none() {
         m.id = Some(Known::Unknown);
@@ -181,7 +206,7 @@ async fn plan(clients: Option<&Clients>, req: &PlanRequest, diags: &mut Diagnost
         m.assignments = Some(Known::Unknown);
         return to_value(&m);
     }
-    let expansion = expand(&remote::with_custom_roles_resolved(clients, &m, deadline).await?)?;
+    let expansion = expand(&remote::intent_with_custom_roles_resolved(clients, &m, deadline).await?)?;
     diags.extend(common::findings_to_diagnostics(&expansion.warnings));
     if !expansion.pending.is_empty() {
         // Grants whose scope (the node resource group) is not known yet.
@@ -189,23 +214,26 @@ async fn plan(clients: Option<&Clients>, req: &PlanRequest, diags: &mut Diagnost
         return to_value(&m);
     }
     let recorded = prior.as_ref().map(ClusterRoles::recorded).unwrap_or_default();
-    let prior_grants = prior.as_ref().and_then(|p| known(&p.assignments)).cloned().unwrap_or_default();
+    let prior_grants = prior.as_ref().and_then(|p| known(&p.assignments)).map_or(&[][..], Vec::as_slice);
     let grants =
-        grant_ops::plan(clients, &expansion.assignments, &recorded, &prior_grants, parallelism(&m), deadline, diags)
+        grant_ops::plan(clients, &expansion.assignments, &recorded, prior_grants, parallelism(&m), deadline, diags)
             .await?;
+    drop((expansion, recorded, prior));
     m.assignments = Some(Known::Known(grants));
     to_value(&m)
 }
 
+/// `prior_state` stays with the caller: it is the answer if this fails. The config and plan are
+/// consumed as they are decoded (see [`Planning`]).
 async fn apply(
     clients: &Clients,
-    req: &ApplyRequest,
+    (config, planned): (Value, Value),
+    prior_state: &Value,
     markers: &mut Markers,
 ) -> Result<(Value, Diagnostics), Diagnostics> {
-    let config: ClusterRoles = decode(&req.config)?;
-    let mut m: ClusterRoles = decode(&req.planned_state)?;
-    let prior: ClusterRoles =
-        if req.prior_state.is_null() { ClusterRoles::default() } else { decode(&req.prior_state)? };
+    let config: ClusterRoles = decode_owned(config)?;
+    let mut m: ClusterRoles = decode_owned(planned)?;
+    let mut prior: ClusterRoles = if prior_state.is_null() { ClusterRoles::default() } else { decode(prior_state)? };
     let deadline = Instant::now() + common::timeout_of(&config.timeouts, "create");
     if !matches!(m.id, Some(Known::Known(_))) {
         m.id =
@@ -216,15 +244,16 @@ async fn apply(
     } else if !matches!(m.identities, Some(Known::Known(ref i)) if known(&i.kubelet_principal_id).is_some()) {
         remote::fill_identities(clients, &mut m, deadline, false).await?;
     }
-    let expansion = expand(&remote::with_custom_roles_resolved(Some(clients), &m, deadline).await?)?;
-    let planned: Vec<Grant> = known(&m.assignments).cloned().unwrap_or_default();
-    let prior_grants = known(&prior.assignments).cloned().unwrap_or_default();
+    let expansion = expand(&remote::intent_with_custom_roles_resolved(Some(clients), &m, deadline).await?)?;
+    let planned: Vec<Grant> = take_grants(&mut m);
+    let recorded = prior.recorded();
+    let prior_grants = take_grants(&mut prior);
     let parallel = parallelism(&m);
     let (mut result, unwanted, mut diags) = grant_ops::apply(
         clients,
         &expansion.assignments,
         &planned,
-        (&prior.recorded(), &prior_grants),
+        (&recorded, &prior_grants),
         markers,
         parallel,
         deadline,
@@ -235,15 +264,21 @@ async fn apply(
         diags.extend(d);
         result.extend(kept);
     }
+    drop((expansion, planned, recorded, prior_grants));
     markers.retain(&result.iter().filter_map(|g| g.id.known().cloned()).collect::<Vec<_>>());
     m.assignments = Some(Known::Known(result));
     Ok((to_value(&m)?, diags))
 }
 
+/// The grants of `m`, moved out (none when unknown or null).
+fn take_grants(m: &mut ClusterRoles) -> Vec<Grant> {
+    m.assignments.take().and_then(Known::into_option).unwrap_or_default()
+}
+
 async fn destroy(clients: &Clients, prior: &Value, markers: &mut Markers) -> Result<(Value, Diagnostics), Diagnostics> {
     let mut m: ClusterRoles = decode(prior)?;
     let deadline = Instant::now() + common::timeout_of(&m.timeouts, "delete");
-    let grants = known(&m.assignments).cloned().unwrap_or_default();
+    let grants = take_grants(&mut m);
     let (left, diags) =
         grant_ops::remove(clients, grants, markers, m.delete_adopted(), parallelism(&m), deadline).await;
     if left.is_empty() {
@@ -260,7 +295,7 @@ async fn read(clients: &Clients, current: &Value) -> Result<Value, Diagnostics> 
     let deadline = Instant::now() + Duration::from_secs(300);
     // A deleted cluster does not delete its role assignments: keep reading them.
     remote::fill_identities(clients, &mut m, deadline, true).await?;
-    let grants = known(&m.assignments).cloned().unwrap_or_default();
+    let grants = take_grants(&mut m);
     let still = grant_ops::read(clients, grants, parallelism(&m), deadline).await?;
     m.assignments = Some(Known::Known(still));
     to_value(&m)
@@ -288,7 +323,7 @@ async fn import(clients: &Clients, id: &str) -> Result<(Value, Markers), Diagnos
     // Elements exactly as the matrix names them, with the real assignment names.
     let mut check = m.clone();
     check.allow_broad_scope = Some(model::BroadScope { justification: Some(Known::Known("imported".into())) });
-    let expansion = expand(&check)?;
+    let expansion = expand(&check.intent())?;
     let mut markers = Markers::default();
     let mut grants = Vec::new();
     for (d, a) in engine::equivalents(&expansion.assignments, &existing) {

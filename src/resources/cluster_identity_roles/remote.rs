@@ -10,6 +10,7 @@ use crate::clients::Clients;
 use crate::executor;
 use crate::framework::{AttributePath, Diagnostic, Diagnostics};
 use crate::known::Known;
+use crate::planner::ClusterIntent;
 use crate::resources::assignments::{self as common, same_id};
 
 pub const CLUSTER_TYPE: (&str, &str) = (
@@ -52,23 +53,24 @@ pub async fn fill_identities(
     Ok(())
 }
 
-/// A copy of the model in which custom role names of extra assignments are replaced by their
-/// GUIDs, looked up at each assignment's scope (the planner knows only built-in names).
-pub async fn with_custom_roles_resolved(
+/// The model's intent, with custom role names of extra assignments replaced by their GUIDs,
+/// looked up at each assignment's scope (the planner knows only built-in names). Built from
+/// the intent rather than a copy of the model, so the grants in state are not copied.
+pub async fn intent_with_custom_roles_resolved(
     clients: Option<&Clients>,
     m: &ClusterRoles,
     deadline: Instant,
-) -> Result<ClusterRoles, Diagnostics> {
-    let mut out = m.clone();
-    let Some(Known::Known(extras)) = &mut out.extra_assignment else { return Ok(out) };
-    for (i, e) in extras.iter_mut().enumerate() {
+) -> Result<ClusterIntent, Diagnostics> {
+    let mut intent = m.intent();
+    // `intent.extra` holds one entry per extra assignment, in order.
+    for (i, (e, wanted)) in m.extras().iter().zip(intent.extra.iter_mut()).enumerate() {
         let (Some(role), Some(scope)) = (known(&e.role), known(&e.scope)) else { continue };
         if super::model::offline_role(role) {
             continue;
         }
         let at = AttributePath::attr("extra_assignment").then_index(i).then_attr("role");
         let (guid, _) = common::resolve_role(clients.map(|c| &c.arm), role, scope, at, deadline).await?;
-        e.role = Some(Known::Known(guid));
+        wanted.role = guid;
     }
-    Ok(out)
+    Ok(intent)
 }

@@ -92,7 +92,7 @@ impl Resource for PodIdentityResource {
         }
         let mut diags = Diagnostics::new();
         let result = plan(self.state.clients().ok().as_deref(), &req, &mut diags).await;
-        plan_response(result, diags, &req)
+        plan_response(result, diags, req.prior_private)
     }
 
     async fn apply(&self, req: ApplyRequest) -> ApplyResponse {
@@ -106,7 +106,7 @@ impl Resource for PodIdentityResource {
         } else {
             apply(&clients, &req, &mut markers).await
         };
-        apply_response(result, &markers, req)
+        apply_response(result, &markers, req.prior_state, req.planned_private)
     }
 
     async fn read(&self, req: ReadRequest) -> ReadResponse {

@@ -170,7 +170,7 @@ impl Resource for RoleAssignmentResource {
         } else {
             apply(&clients, &req, &mut markers).await
         };
-        apply_response(result, &markers, req)
+        apply_response(result, &markers, req.prior_state, req.planned_private)
     }
 
     async fn read(&self, req: ReadRequest) -> ReadResponse {

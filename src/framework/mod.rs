@@ -4,6 +4,7 @@
 pub mod codec;
 pub mod diagnostics;
 pub mod duration;
+pub mod encoded;
 pub mod model;
 pub mod provider;
 pub mod schema;
@@ -11,6 +12,7 @@ pub mod types;
 pub mod value;
 
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
+pub use encoded::Encoded;
 pub use provider::*;
 pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema};
 pub use types::Type;

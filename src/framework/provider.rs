@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::diagnostics::{AttributePath, Diagnostics};
+use super::encoded::Encoded;
 use super::schema::Schema;
 use super::types::Type;
 use super::value::Value;
@@ -71,6 +72,64 @@ pub struct ReadResponse {
     pub diagnostics: Diagnostics,
 }
 
+/// [`PlanRequest`] with its values as Terraform sent them (see [`Encoded`]).
+pub struct EncodedPlanRequest {
+    pub prior_state: Encoded,
+    pub proposed_new_state: Encoded,
+    pub config: Encoded,
+    pub prior_private: Vec<u8>,
+}
+
+/// [`ApplyRequest`] with its values as Terraform sent them.
+pub struct EncodedApplyRequest {
+    pub prior_state: Encoded,
+    pub planned_state: Encoded,
+    pub config: Encoded,
+    pub planned_private: Vec<u8>,
+}
+
+/// [`ReadRequest`] with its value as Terraform sent it.
+pub struct EncodedReadRequest {
+    pub current_state: Encoded,
+    pub private: Vec<u8>,
+}
+
+impl EncodedPlanRequest {
+    /// For a caller that holds the values already; `ty` is the resource's value type.
+    pub fn from_values(req: PlanRequest, ty: &Type) -> EncodedPlanRequest {
+        let value = |v, what| Encoded::from_value(v, ty.clone(), what);
+        EncodedPlanRequest {
+            prior_state: value(req.prior_state, "prior state"),
+            proposed_new_state: value(req.proposed_new_state, "proposed state"),
+            config: value(req.config, "configuration"),
+            prior_private: req.prior_private,
+        }
+    }
+}
+
+impl EncodedApplyRequest {
+    /// See [`EncodedPlanRequest::from_values`].
+    pub fn from_values(req: ApplyRequest, ty: &Type) -> EncodedApplyRequest {
+        let value = |v, what| Encoded::from_value(v, ty.clone(), what);
+        EncodedApplyRequest {
+            prior_state: value(req.prior_state, "prior state"),
+            planned_state: value(req.planned_state, "planned state"),
+            config: value(req.config, "configuration"),
+            planned_private: req.planned_private,
+        }
+    }
+}
+
+impl EncodedReadRequest {
+    /// See [`EncodedPlanRequest::from_values`].
+    pub fn from_values(req: ReadRequest, ty: &Type) -> EncodedReadRequest {
+        EncodedReadRequest {
+            current_state: Encoded::from_value(req.current_state, ty.clone(), "current state"),
+            private: req.private,
+        }
+    }
+}
+
 pub struct ImportedResource {
     pub state: Value,
     pub private: Vec<u8>,
@@ -110,6 +169,27 @@ pub trait Resource: Send + Sync {
     }
 
     async fn apply(&self, req: ApplyRequest) -> ApplyResponse;
+
+    /// What the gRPC layer calls: by default the values are decoded and [`Resource::plan`]
+    /// runs. A resource whose state can be large overrides the `*_encoded` methods to decode
+    /// straight into its typed model. `Err`: the request could not be decoded.
+    async fn plan_encoded(&self, req: EncodedPlanRequest) -> Result<PlanResponse, Diagnostics> {
+        let (prior_state, proposed_new_state) = (req.prior_state.into_value()?, req.proposed_new_state.into_value()?);
+        let config = req.config.into_value()?;
+        Ok(self.plan(PlanRequest { prior_state, proposed_new_state, config, prior_private: req.prior_private }).await)
+    }
+
+    /// See [`Resource::plan_encoded`].
+    async fn apply_encoded(&self, req: EncodedApplyRequest) -> Result<ApplyResponse, Diagnostics> {
+        let (prior_state, planned_state) = (req.prior_state.into_value()?, req.planned_state.into_value()?);
+        let config = req.config.into_value()?;
+        Ok(self.apply(ApplyRequest { prior_state, planned_state, config, planned_private: req.planned_private }).await)
+    }
+
+    /// See [`Resource::plan_encoded`].
+    async fn read_encoded(&self, req: EncodedReadRequest) -> Result<ReadResponse, Diagnostics> {
+        Ok(self.read(ReadRequest { current_state: req.current_state.into_value()?, private: req.private }).await)
+    }
 
     async fn read(&self, req: ReadRequest) -> ReadResponse;
 

@@ -1,7 +1,8 @@
 //! Translation between framework types and the generated tfplugin5 messages.
 
 use crate::framework::{
-    codec, AttributePath, Block, Diagnostic, Diagnostics, Function, Nesting, PathStep, Schema, Severity, Type, Value,
+    codec, AttributePath, Block, Diagnostic, Diagnostics, Encoded, Function, Nesting, PathStep, Schema, Severity, Type,
+    Value,
 };
 use crate::proto::tfplugin5 as pb;
 
@@ -107,23 +108,17 @@ pub fn function(f: &dyn Function) -> pb::Function {
     }
 }
 
+/// A `DynamicValue` kept as it came, for the resource to decode (see [`Encoded`]).
+pub fn encoded(dv: Option<pb::DynamicValue>, ty: &Type, what: &'static str) -> Encoded {
+    match dv {
+        Some(dv) => Encoded::new(dv.msgpack, dv.json, ty.clone(), what),
+        None => Encoded::absent(ty.clone(), what),
+    }
+}
+
 /// Decode a `DynamicValue` (msgpack, or JSON as a fallback). An absent value is null.
-pub fn decode(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str) -> Result<Value, Diagnostics> {
-    let Some(dv) = dv else { return Ok(Value::Null) };
-    let result = if !dv.msgpack.is_empty() {
-        codec::from_msgpack(&dv.msgpack, ty)
-    } else if !dv.json.is_empty() {
-        codec::from_json(&dv.json, ty)
-    } else {
-        return Ok(Value::Null);
-    };
-    result.map_err(|e| {
-        Diagnostic::error(
-            format!("Invalid {what} received from Terraform"),
-            format!("The value could not be decoded: {e}. This is a bug in the provider or in Terraform."),
-        )
-        .into()
-    })
+pub fn decode(dv: Option<&pb::DynamicValue>, ty: &Type, what: &'static str) -> Result<Value, Diagnostics> {
+    encoded(dv.cloned(), ty, what).into_value()
 }
 
 pub fn encode(v: &Value, ty: &Type, what: &str) -> Result<pb::DynamicValue, Diagnostics> {

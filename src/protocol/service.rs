@@ -11,10 +11,10 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 use tracing::{debug, warn};
 
-use super::convert::{self, decode, encode};
+use super::convert::{self, decode, encode, encoded};
 use crate::framework::{
-    ApplyRequest, DataSource, Diagnostic, Diagnostics, Function, MoveRequest, PlanRequest, Provider, ReadRequest,
-    Resource, Value,
+    DataSource, Diagnostic, Diagnostics, EncodedApplyRequest, EncodedPlanRequest, EncodedReadRequest, Function,
+    MoveRequest, Provider, Resource, Value,
 };
 use crate::proto::tfplugin5 as pb;
 use crate::proto::tfplugin5::provider_server::Provider as ProviderRpc;
@@ -206,8 +206,8 @@ impl ProviderRpc for ProviderService {
         let mut resp = pb::read_resource::Response::default();
         let r = try_diags!(self.resource(&req.type_name), resp);
         let ty = r.schema().block.value_type();
-        let current_state = try_diags!(decode(req.current_state.take().as_ref(), &ty, "current state"), resp);
-        let out = r.read(ReadRequest { current_state, private: req.private }).await;
+        let current_state = encoded(req.current_state.take(), &ty, "current state");
+        let out = try_diags!(r.read_encoded(EncodedReadRequest { current_state, private: req.private }).await, resp);
         resp.diagnostics = convert::diagnostics(&out.diagnostics);
         resp.new_state = Some(try_diags!(encode(&out.new_state, &ty, "state"), resp));
         resp.private = out.private;
@@ -222,13 +222,12 @@ impl ProviderRpc for ProviderService {
         let mut resp = pb::plan_resource_change::Response::default();
         let r = try_diags!(self.resource(&req.type_name), resp);
         let ty = r.schema().block.value_type();
-        // Each request buffer is dropped once decoded: at 4,000 grants a state is megabytes.
-        let prior_state = try_diags!(decode(req.prior_state.take().as_ref(), &ty, "prior state"), resp);
-        let proposed_new_state =
-            try_diags!(decode(req.proposed_new_state.take().as_ref(), &ty, "proposed state"), resp);
-        let config = try_diags!(decode(req.config.take().as_ref(), &ty, "configuration"), resp);
-        let out =
-            r.plan(PlanRequest { prior_state, proposed_new_state, config, prior_private: req.prior_private }).await;
+        // The values stay encoded until the resource decodes them (see `Encoded`).
+        let prior_state = encoded(req.prior_state.take(), &ty, "prior state");
+        let proposed_new_state = encoded(req.proposed_new_state.take(), &ty, "proposed state");
+        let config = encoded(req.config.take(), &ty, "configuration");
+        let planning = EncodedPlanRequest { prior_state, proposed_new_state, config, prior_private: req.prior_private };
+        let out = try_diags!(r.plan_encoded(planning).await, resp);
         resp.diagnostics = convert::diagnostics(&out.diagnostics);
         resp.planned_state = Some(try_diags!(encode(&out.planned_state, &ty, "plan"), resp));
         resp.requires_replace = out.requires_replace.iter().map(convert::attribute_path).collect();
@@ -244,11 +243,11 @@ impl ProviderRpc for ProviderService {
         let mut resp = pb::apply_resource_change::Response::default();
         let r = try_diags!(self.resource(&req.type_name), resp);
         let ty = r.schema().block.value_type();
-        let prior_state = try_diags!(decode(req.prior_state.take().as_ref(), &ty, "prior state"), resp);
-        let planned_state = try_diags!(decode(req.planned_state.take().as_ref(), &ty, "planned state"), resp);
-        let config = try_diags!(decode(req.config.take().as_ref(), &ty, "configuration"), resp);
-        let out =
-            r.apply(ApplyRequest { prior_state, planned_state, config, planned_private: req.planned_private }).await;
+        let prior_state = encoded(req.prior_state.take(), &ty, "prior state");
+        let planned_state = encoded(req.planned_state.take(), &ty, "planned state");
+        let config = encoded(req.config.take(), &ty, "configuration");
+        let applying = EncodedApplyRequest { prior_state, planned_state, config, planned_private: req.planned_private };
+        let out = try_diags!(r.apply_encoded(applying).await, resp);
         if !out.new_state.is_wholly_known() {
             warn!(tf_rpc = "ApplyResourceChange", type_name = %req.type_name, "apply left unknown values; storing them as null");
         }
@@ -482,7 +481,8 @@ mod tests {
     //! state, functions and malformed input.
     use super::*;
     use crate::framework::{
-        codec, ApplyResponse, Attribute, Block, FunctionError, Parameter, ReadResponse, Schema, Type,
+        codec, ApplyRequest, ApplyResponse, Attribute, Block, FunctionError, Parameter, ReadRequest, ReadResponse,
+        Schema, Type,
     };
 
     struct Thing;

@@ -16,9 +16,7 @@ use super::assignments::group_failures;
 use crate::azure::arm::ArmClient;
 use crate::azure::role_assignments::RoleAssignment;
 use crate::executor::{self, DeleteOp, Deleted};
-use crate::framework::{
-    ApplyResponse, Diagnostic, Diagnostics, PlanResponse, ReadRequest, ReadResponse, Value,
-};
+use crate::framework::{ApplyResponse, Diagnostic, Diagnostics, PlanResponse, ReadRequest, ReadResponse, Value};
 use crate::planner::Origin;
 
 /// Private state: the marker last written or seen per assignment, by lowercased id.

@@ -37,7 +37,8 @@ enum Next<'r, 'a> {
 
 impl<'r, 'a> Stream<'r, 'a> {
     fn next(self) -> Result<Next<'r, 'a>, Error> {
-        let container = matches!(self.ty, Type::Object(_) | Type::Map(_) | Type::List(_) | Type::Set(_) | Type::Tuple(_));
+        let container =
+            matches!(self.ty, Type::Object(_) | Type::Map(_) | Type::List(_) | Type::Set(_) | Type::Tuple(_));
         // Null and unknown (any extension) are leaves whatever the type.
         let absent = matches!(
             self.reader.peek(),
@@ -204,7 +205,8 @@ impl<'de> de::MapAccess<'de> for Entries<'_, '_> {
         let key = self.reader.str_after(m, "").map_err(wire)?;
         let ty = match self.types {
             Types::Object(attrs) => attrs.get(&key).ok_or_else(|| {
-                Error::new("Invalid value", "The schema has no such attribute.").within(PathStep::Attribute(key.clone()))
+                Error::new("Invalid value", "The schema has no such attribute.")
+                    .within(PathStep::Attribute(key.clone()))
             })?,
             Types::Map(t) | Types::Same(t) => t,
             Types::Each(_) => return Err(Error::new("Invalid value", "A tuple is not a map.")),

@@ -14,21 +14,22 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use self::model::{known, ClusterRoles};
-use crate::planner::ClusterIntent;
 pub use self::schema::schema;
 use crate::clients::{Clients, ProviderState};
 use crate::domain::ownership;
-use crate::framework::model::{decode, decode_owned, encode_as};
+use crate::framework::model::{decode, encode_as};
 use crate::framework::{
-    codec, ApplyRequest, ApplyResponse, Diagnostic, Diagnostics, ImportedResource, PlanRequest, PlanResponse,
-    ReadRequest, ReadResponse, Resource, Schema, Value,
+    codec, ApplyRequest, ApplyResponse, Diagnostic, Diagnostics, Encoded, EncodedApplyRequest, EncodedPlanRequest,
+    EncodedReadRequest, ImportedResource, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema,
+    Value,
 };
 use crate::known::Known;
+use crate::planner::ClusterIntent;
 use crate::planner::{self, classify::classify, engine, Origin};
 use crate::resources::assignments as common;
 use crate::resources::grant_ops;
 use crate::resources::grants::Grant;
-use crate::resources::ownership::{apply_response, plan_response, read_response, Markers};
+use crate::resources::ownership::{plan_response, Markers};
 
 const DEFAULT_PARALLEL_WRITES: usize = 4;
 
@@ -128,40 +129,62 @@ impl Resource for ClusterIdentityRoles {
         d
     }
 
+    // The `*_encoded` entry points are the real ones: the states decode straight into the
+    // typed model (see `Encoded`). The `Value` ones serve callers that hold values already.
     async fn plan(&self, req: PlanRequest) -> PlanResponse {
-        if req.proposed_new_state.is_null() {
-            return PlanResponse { planned_state: Value::Null, ..Default::default() };
-        }
-        let PlanRequest { prior_state, proposed_new_state, config, prior_private } = req;
-        let mut diags = Diagnostics::new();
-        let result = match Planning::decode(config, proposed_new_state, prior_state) {
-            Ok(p) => plan(self.state.clients().ok().as_deref(), p, &mut diags).await,
-            Err(d) => Err(d),
-        };
-        plan_response(result, diags, prior_private)
+        let req = EncodedPlanRequest::from_values(req, &schema().block.value_type());
+        self.plan_encoded(req).await.unwrap_or_else(|diagnostics| PlanResponse { diagnostics, ..Default::default() })
     }
 
     async fn apply(&self, req: ApplyRequest) -> ApplyResponse {
-        let ApplyRequest { prior_state, planned_state, config, planned_private } = req;
-        let clients = match self.state.clients() {
-            Ok(c) => c,
-            Err(d) => return ApplyResponse { new_state: prior_state, diagnostics: d, ..Default::default() },
-        };
-        let mut markers = Markers::from_private(&planned_private);
-        let result = if planned_state.is_null() {
-            destroy(&clients, &prior_state, &mut markers).await
-        } else {
-            apply(&clients, (config, planned_state), &prior_state, &mut markers).await
-        };
-        apply_response(result, &markers, prior_state, planned_private)
+        let req = EncodedApplyRequest::from_values(req, &schema().block.value_type());
+        self.apply_encoded(req).await.unwrap_or_else(|diagnostics| ApplyResponse { diagnostics, ..Default::default() })
     }
 
     async fn read(&self, req: ReadRequest) -> ReadResponse {
+        let req = EncodedReadRequest::from_values(req, &schema().block.value_type());
+        self.read_encoded(req).await.unwrap_or_else(|diagnostics| ReadResponse { diagnostics, ..Default::default() })
+    }
+
+    async fn plan_encoded(&self, req: EncodedPlanRequest) -> Result<PlanResponse, Diagnostics> {
+        if req.proposed_new_state.is_null() {
+            return Ok(PlanResponse { planned_state: Value::Null, ..Default::default() });
+        }
+        let planning = Planning::decode(&req);
+        let EncodedPlanRequest { prior_private, .. } = req;
+        let mut diags = Diagnostics::new();
+        let result = match planning {
+            Ok(p) => plan(self.state.clients().ok().as_deref(), p, &mut diags).await,
+            Err(d) => Err(d),
+        };
+        Ok(plan_response(result, diags, prior_private))
+    }
+
+    async fn apply_encoded(&self, req: EncodedApplyRequest) -> Result<ApplyResponse, Diagnostics> {
+        let EncodedApplyRequest { prior_state, planned_state, config, planned_private } = req;
+        let mut markers = Markers::from_private(&planned_private);
+        let result = match self.state.clients() {
+            Err(d) => Err(d),
+            Ok(clients) if planned_state.is_null() => destroy(&clients, &prior_state, &mut markers).await,
+            Ok(clients) => apply(&clients, (config, planned_state), &prior_state, &mut markers).await,
+        };
+        Ok(match result {
+            Ok((new_state, diagnostics)) => ApplyResponse { new_state, private: markers.to_private(), diagnostics },
+            // Nothing was written: the prior state and markers stand.
+            Err(d) => ApplyResponse { new_state: prior_state.into_value()?, private: planned_private, diagnostics: d },
+        })
+    }
+
+    async fn read_encoded(&self, req: EncodedReadRequest) -> Result<ReadResponse, Diagnostics> {
         let result = match self.state.clients() {
             Ok(c) => read(&c, &req.current_state).await,
             Err(d) => Err(d),
         };
-        read_response(result, req)
+        let (new_state, diagnostics) = match result {
+            Ok(new_state) => (new_state, Diagnostics::new()),
+            Err(d) => (req.current_state.into_value()?, d),
+        };
+        Ok(ReadResponse { new_state, private: req.private, diagnostics })
     }
 
     async fn import(&self, id: &str) -> Result<Vec<ImportedResource>, Diagnostics> {
@@ -171,8 +194,8 @@ impl Resource for ClusterIdentityRoles {
     }
 }
 
-/// A plan's inputs, typed. The request's values are consumed as they are decoded: at 4,000
-/// grants each state is megabytes, and the peak memory of a plan is the copies alive at once.
+/// A plan's inputs, typed, decoded straight from the wire: at 4,000 grants each state is
+/// megabytes, and the peak memory of a plan is the copies alive at once.
 struct Planning {
     config: ClusterRoles,
     /// The proposed new state without its `assignments` (the prior ones, carried over by
@@ -182,11 +205,11 @@ struct Planning {
 }
 
 impl Planning {
-    fn decode(config: Value, proposed: Value, prior: Value) -> Result<Planning, Diagnostics> {
-        let config = decode_owned(config)?;
-        let mut proposed: ClusterRoles = decode_owned(proposed)?;
+    fn decode(req: &EncodedPlanRequest) -> Result<Planning, Diagnostics> {
+        let config = req.config.decode()?;
+        let mut proposed: ClusterRoles = req.proposed_new_state.decode()?;
         proposed.assignments = None;
-        let prior = if prior.is_null() { None } else { Some(decode_owned(prior)?) };
+        let prior = if req.prior_state.is_null() { None } else { Some(req.prior_state.decode()?) };
         Ok(Planning { config, proposed, prior })
     }
 }
@@ -224,16 +247,16 @@ async fn plan(clients: Option<&Clients>, p: Planning, diags: &mut Diagnostics) -
 }
 
 /// `prior_state` stays with the caller: it is the answer if this fails. The config and plan are
-/// consumed as they are decoded (see [`Planning`]).
+/// freed once decoded.
 async fn apply(
     clients: &Clients,
-    (config, planned): (Value, Value),
-    prior_state: &Value,
+    (config_wire, planned_wire): (Encoded, Encoded),
+    prior_state: &Encoded,
     markers: &mut Markers,
 ) -> Result<(Value, Diagnostics), Diagnostics> {
-    let config: ClusterRoles = decode_owned(config)?;
-    let mut m: ClusterRoles = decode_owned(planned)?;
-    let mut prior: ClusterRoles = if prior_state.is_null() { ClusterRoles::default() } else { decode(prior_state)? };
+    let (config, mut m): (ClusterRoles, ClusterRoles) = (config_wire.decode()?, planned_wire.decode()?);
+    drop((config_wire, planned_wire));
+    let mut prior: ClusterRoles = if prior_state.is_null() { ClusterRoles::default() } else { prior_state.decode()? };
     let deadline = Instant::now() + common::timeout_of(&config.timeouts, "create");
     if !matches!(m.id, Some(Known::Known(_))) {
         m.id =
@@ -275,8 +298,12 @@ fn take_grants(m: &mut ClusterRoles) -> Vec<Grant> {
     m.assignments.take().and_then(Known::into_option).unwrap_or_default()
 }
 
-async fn destroy(clients: &Clients, prior: &Value, markers: &mut Markers) -> Result<(Value, Diagnostics), Diagnostics> {
-    let mut m: ClusterRoles = decode(prior)?;
+async fn destroy(
+    clients: &Clients,
+    prior: &Encoded,
+    markers: &mut Markers,
+) -> Result<(Value, Diagnostics), Diagnostics> {
+    let mut m: ClusterRoles = prior.decode()?;
     let deadline = Instant::now() + common::timeout_of(&m.timeouts, "delete");
     let grants = take_grants(&mut m);
     let (left, diags) =
@@ -290,8 +317,8 @@ async fn destroy(clients: &Clients, prior: &Value, markers: &mut Markers) -> Res
     Ok((to_value(&m)?, diags))
 }
 
-async fn read(clients: &Clients, current: &Value) -> Result<Value, Diagnostics> {
-    let mut m: ClusterRoles = decode(current)?;
+async fn read(clients: &Clients, current: &Encoded) -> Result<Value, Diagnostics> {
+    let mut m: ClusterRoles = current.decode()?;
     let deadline = Instant::now() + Duration::from_secs(300);
     // A deleted cluster does not delete its role assignments: keep reading them.
     remote::fill_identities(clients, &mut m, deadline, true).await?;

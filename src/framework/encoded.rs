@@ -1,0 +1,95 @@
+//! A value as Terraform sent it, decoded only when and how the resource asks: into a [`Value`],
+//! or straight into a typed model. A resource whose state holds thousands of grants decodes the
+//! MessagePack into its model directly, so the state never exists as a `Value` tree as well.
+
+use serde::de::DeserializeOwned;
+
+use super::codec;
+use super::diagnostics::{Diagnostic, Diagnostics};
+use super::model;
+use super::types::Type;
+use super::value::Value;
+
+/// The MessagePack encoding of null.
+const MSGPACK_NIL: u8 = 0xc0;
+
+#[derive(Debug, Clone)]
+enum Form {
+    Absent,
+    Msgpack(Vec<u8>),
+    Json(Vec<u8>),
+    /// Already decoded, e.g. by a caller that had it as a `Value`.
+    Decoded(Value),
+}
+
+/// A request value of type `ty`, still in its wire form.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    form: Form,
+    ty: Type,
+    /// What the value is, for messages (e.g. "prior state").
+    what: &'static str,
+}
+
+impl Encoded {
+    /// From a `DynamicValue`'s two fields: MessagePack if present, else JSON; neither is null.
+    pub fn new(msgpack: Vec<u8>, json: Vec<u8>, ty: Type, what: &'static str) -> Encoded {
+        let form = match (msgpack.is_empty(), json.is_empty()) {
+            (false, _) => Form::Msgpack(msgpack),
+            (true, false) => Form::Json(json),
+            (true, true) => Form::Absent,
+        };
+        Encoded { form, ty, what }
+    }
+
+    pub fn absent(ty: Type, what: &'static str) -> Encoded {
+        Encoded { form: Form::Absent, ty, what }
+    }
+
+    pub fn from_value(value: Value, ty: Type, what: &'static str) -> Encoded {
+        Encoded { form: Form::Decoded(value), ty, what }
+    }
+
+    /// Whether the value is null, without decoding it.
+    pub fn is_null(&self) -> bool {
+        match &self.form {
+            Form::Absent => true,
+            Form::Msgpack(b) => b.as_slice() == [MSGPACK_NIL],
+            Form::Json(b) => b.trim_ascii() == b"null",
+            Form::Decoded(v) => v.is_null(),
+        }
+    }
+
+    /// The value as a [`Value`].
+    pub fn into_value(self) -> Result<Value, Diagnostics> {
+        let decoded = match self.form {
+            Form::Absent => return Ok(Value::Null),
+            Form::Decoded(v) => return Ok(v),
+            Form::Msgpack(b) => codec::from_msgpack(&b, &self.ty),
+            Form::Json(b) => codec::from_json(&b, &self.ty),
+        };
+        decoded.map_err(|e| invalid(self.what, e.to_string()))
+    }
+
+    /// The value decoded into a model (see [`model::decode`]); MessagePack is decoded
+    /// directly, without a [`Value`] in between. A null value decodes as the model's null
+    /// (e.g. `None`).
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, Diagnostics> {
+        match &self.form {
+            Form::Msgpack(b) => model::decode_msgpack(b, &self.ty),
+            Form::Decoded(v) => model::decode(v),
+            Form::Absent => model::decode(&Value::Null),
+            Form::Json(b) => {
+                model::decode(&codec::from_json(b, &self.ty).map_err(|e| invalid(self.what, e.to_string()))?)
+            }
+        }
+    }
+}
+
+fn invalid(what: &str, why: String) -> Diagnostics {
+    Diagnostic::error(
+        format!("Invalid {what} received from Terraform"),
+        format!("The value could not be decoded: {why}. This is a bug in the provider or in Terraform."),
+    )
+    .into()
+}

@@ -34,6 +34,7 @@ type PendingIdentity = JoinHandle<Result<ServerIdentity, rcgen::Error>>;
 
 fn main() -> ExitCode {
     let t0 = Instant::now();
+    aksid::plugin::allocator::tune();
     let _ = STARTUP_TRACE.set(std::env::var_os(STARTUP_TRACE_ENV).filter(|v| !v.is_empty()).map(|_| t0));
     aksid::logging::install_panic_hook();
     let args: Vec<String> = std::env::args().skip(1).collect();

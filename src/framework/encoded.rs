@@ -84,6 +84,11 @@ impl Encoded {
             }
         }
     }
+
+    /// [`Encoded::decode`], freeing the wire bytes as soon as the model exists.
+    pub fn into_model<T: DeserializeOwned>(self) -> Result<T, Diagnostics> {
+        self.decode()
+    }
 }
 
 fn invalid(what: &str, why: String) -> Diagnostics {
@@ -92,4 +97,56 @@ fn invalid(what: &str, why: String) -> Diagnostics {
         format!("The value could not be decoded: {why}. This is a bug in the provider or in Terraform."),
     )
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ty() -> Type {
+        Type::object([("name", Type::String), ("ids", Type::list(Type::String))])
+    }
+
+    fn sample() -> Value {
+        Value::object([("name", Value::string("a")), ("ids", Value::list_of_strings(["x", "y"]))])
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Model {
+        name: String,
+        ids: Vec<String>,
+    }
+
+    #[test]
+    fn null_is_seen_without_decoding() {
+        assert!(Encoded::absent(ty(), "state").is_null());
+        assert!(Encoded::new(vec![MSGPACK_NIL], Vec::new(), ty(), "state").is_null());
+        assert!(Encoded::new(Vec::new(), b" null ".to_vec(), ty(), "state").is_null());
+        assert!(Encoded::from_value(Value::Null, ty(), "state").is_null());
+        let bytes = codec::to_msgpack(&sample(), &ty()).unwrap();
+        assert!(!Encoded::new(bytes, Vec::new(), ty(), "state").is_null());
+    }
+
+    #[test]
+    fn every_form_decodes_to_the_same_model_and_value() {
+        let msgpack = codec::to_msgpack(&sample(), &ty()).unwrap();
+        let json = br#"{"name":"a","ids":["x","y"]}"#.to_vec();
+        let forms = [
+            Encoded::new(msgpack, Vec::new(), ty(), "state"),
+            Encoded::new(Vec::new(), json, ty(), "state"),
+            Encoded::from_value(sample(), ty(), "state"),
+        ];
+        for e in forms {
+            assert_eq!(e.decode::<Model>().unwrap(), Model { name: "a".into(), ids: vec!["x".into(), "y".into()] });
+            assert_eq!(e.into_value().unwrap(), sample());
+        }
+    }
+
+    #[test]
+    fn broken_bytes_name_what_they_were() {
+        let e = Encoded::new(vec![0x92, 0xa1], Vec::new(), ty(), "prior state");
+        assert!(e.decode::<Model>().is_err());
+        let d = e.into_value().unwrap_err();
+        assert_eq!(d.0[0].summary, "Invalid prior state received from Terraform");
+    }
 }

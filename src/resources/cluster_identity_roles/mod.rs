@@ -150,8 +150,8 @@ impl Resource for ClusterIdentityRoles {
         if req.proposed_new_state.is_null() {
             return Ok(PlanResponse { planned_state: Value::Null, ..Default::default() });
         }
-        let planning = Planning::decode(&req);
-        let EncodedPlanRequest { prior_private, .. } = req;
+        let EncodedPlanRequest { prior_state, proposed_new_state, config, prior_private } = req;
+        let planning = Planning::decode(config, proposed_new_state, prior_state);
         let mut diags = Diagnostics::new();
         let result = match planning {
             Ok(p) => plan(self.state.clients().ok().as_deref(), p, &mut diags).await,
@@ -205,12 +205,12 @@ struct Planning {
 }
 
 impl Planning {
-    fn decode(req: &EncodedPlanRequest) -> Result<Planning, Diagnostics> {
-        let config = req.config.decode()?;
-        let mut proposed: ClusterRoles = req.proposed_new_state.decode()?;
+    /// One value at a time, each one's bytes freed as soon as it is decoded.
+    fn decode(config: Encoded, proposed: Encoded, prior: Encoded) -> Result<Planning, Diagnostics> {
+        let prior = if prior.is_null() { None } else { Some(prior.into_model()?) };
+        let mut proposed: ClusterRoles = proposed.into_model()?;
         proposed.assignments = None;
-        let prior = if req.prior_state.is_null() { None } else { Some(req.prior_state.decode()?) };
-        Ok(Planning { config, proposed, prior })
+        Ok(Planning { config: config.into_model()?, proposed, prior })
     }
 }
 
@@ -254,8 +254,7 @@ async fn apply(
     prior_state: &Encoded,
     markers: &mut Markers,
 ) -> Result<(Value, Diagnostics), Diagnostics> {
-    let (config, mut m): (ClusterRoles, ClusterRoles) = (config_wire.decode()?, planned_wire.decode()?);
-    drop((config_wire, planned_wire));
+    let (config, mut m): (ClusterRoles, ClusterRoles) = (config_wire.into_model()?, planned_wire.into_model()?);
     let mut prior: ClusterRoles = if prior_state.is_null() { ClusterRoles::default() } else { prior_state.decode()? };
     let deadline = Instant::now() + common::timeout_of(&config.timeouts, "create");
     if !matches!(m.id, Some(Known::Known(_))) {

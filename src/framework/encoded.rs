@@ -2,6 +2,7 @@
 //! or straight into a typed model. A resource whose state holds thousands of grants decodes the
 //! MessagePack into its model directly, so the state never exists as a `Value` tree as well.
 
+use prost::bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use super::codec;
@@ -16,8 +17,9 @@ const MSGPACK_NIL: u8 = 0xc0;
 #[derive(Debug, Clone)]
 enum Form {
     Absent,
-    Msgpack(Vec<u8>),
-    Json(Vec<u8>),
+    /// Usually a slice of the whole request's buffer (see `build.rs`).
+    Msgpack(Bytes),
+    Json(Bytes),
     /// Already decoded, e.g. by a caller that had it as a `Value`.
     Decoded(Value),
 }
@@ -33,7 +35,7 @@ pub struct Encoded {
 
 impl Encoded {
     /// From a `DynamicValue`'s two fields: MessagePack if present, else JSON; neither is null.
-    pub fn new(msgpack: Vec<u8>, json: Vec<u8>, ty: Type, what: &'static str) -> Encoded {
+    pub fn new(msgpack: Bytes, json: Bytes, ty: Type, what: &'static str) -> Encoded {
         let form = match (msgpack.is_empty(), json.is_empty()) {
             (false, _) => Form::Msgpack(msgpack),
             (true, false) => Form::Json(json),
@@ -50,11 +52,22 @@ impl Encoded {
         Encoded { form: Form::Decoded(value), ty, what }
     }
 
+    /// The same value in a buffer of its own. A slice keeps the whole request buffer alive
+    /// (the other values with it); a value kept while the others are freed is detached first.
+    pub fn detached(self) -> Encoded {
+        let form = match self.form {
+            Form::Msgpack(b) => Form::Msgpack(Bytes::copy_from_slice(&b)),
+            Form::Json(b) => Form::Json(Bytes::copy_from_slice(&b)),
+            other => other,
+        };
+        Encoded { form, ..self }
+    }
+
     /// Whether the value is null, without decoding it.
     pub fn is_null(&self) -> bool {
         match &self.form {
             Form::Absent => true,
-            Form::Msgpack(b) => b.as_slice() == [MSGPACK_NIL],
+            Form::Msgpack(b) => b[..] == [MSGPACK_NIL],
             Form::Json(b) => b.trim_ascii() == b"null",
             Form::Decoded(v) => v.is_null(),
         }
@@ -120,20 +133,20 @@ mod tests {
     #[test]
     fn null_is_seen_without_decoding() {
         assert!(Encoded::absent(ty(), "state").is_null());
-        assert!(Encoded::new(vec![MSGPACK_NIL], Vec::new(), ty(), "state").is_null());
-        assert!(Encoded::new(Vec::new(), b" null ".to_vec(), ty(), "state").is_null());
+        assert!(Encoded::new(Bytes::from_static(&[MSGPACK_NIL]), Bytes::new(), ty(), "state").is_null());
+        assert!(Encoded::new(Bytes::new(), Bytes::from_static(b" null "), ty(), "state").is_null());
         assert!(Encoded::from_value(Value::Null, ty(), "state").is_null());
         let bytes = codec::to_msgpack(&sample(), &ty()).unwrap();
-        assert!(!Encoded::new(bytes, Vec::new(), ty(), "state").is_null());
+        assert!(!Encoded::new(bytes.into(), Bytes::new(), ty(), "state").is_null());
     }
 
     #[test]
     fn every_form_decodes_to_the_same_model_and_value() {
         let msgpack = codec::to_msgpack(&sample(), &ty()).unwrap();
-        let json = br#"{"name":"a","ids":["x","y"]}"#.to_vec();
+        let json = Bytes::from_static(br#"{"name":"a","ids":["x","y"]}"#);
         let forms = [
-            Encoded::new(msgpack, Vec::new(), ty(), "state"),
-            Encoded::new(Vec::new(), json, ty(), "state"),
+            Encoded::new(msgpack.into(), Bytes::new(), ty(), "state"),
+            Encoded::new(Bytes::new(), json, ty(), "state"),
             Encoded::from_value(sample(), ty(), "state"),
         ];
         for e in forms {
@@ -144,7 +157,7 @@ mod tests {
 
     #[test]
     fn broken_bytes_name_what_they_were() {
-        let e = Encoded::new(vec![0x92, 0xa1], Vec::new(), ty(), "prior state");
+        let e = Encoded::new(Bytes::from_static(&[0x92, 0xa1]), Bytes::new(), ty(), "prior state");
         assert!(e.decode::<Model>().is_err());
         let d = e.into_value().unwrap_err();
         assert_eq!(d.0[0].summary, "Invalid prior state received from Terraform");

@@ -122,13 +122,15 @@ pub fn decode(dv: Option<&pb::DynamicValue>, ty: &Type, what: &'static str) -> R
 }
 
 pub fn encode(v: &Value, ty: &Type, what: &str) -> Result<pb::DynamicValue, Diagnostics> {
-    codec::to_msgpack(v, ty).map(|msgpack| pb::DynamicValue { msgpack, json: Vec::new() }).map_err(|e| {
-        Diagnostic::error(
-            format!("Provider produced an invalid {what}"),
-            format!("The value could not be encoded: {e}. This is a bug in the provider."),
-        )
-        .into()
-    })
+    codec::to_msgpack(v, ty)
+        .map(|msgpack| pb::DynamicValue { msgpack: msgpack.into(), json: Default::default() })
+        .map_err(|e| {
+            Diagnostic::error(
+                format!("Provider produced an invalid {what}"),
+                format!("The value could not be encoded: {e}. This is a bug in the provider."),
+            )
+            .into()
+        })
 }
 
 #[cfg(test)]
@@ -148,7 +150,7 @@ mod tests {
 
     #[test]
     fn json_dynamic_value_is_accepted() {
-        let dv = pb::DynamicValue { msgpack: vec![], json: br#"{"a":"x"}"#.to_vec() };
+        let dv = pb::DynamicValue { msgpack: Default::default(), json: br#"{"a":"x"}"#.to_vec().into() };
         let v = decode(Some(&dv), &Type::object([("a", Type::String)]), "config").unwrap();
         assert_eq!(v.attr("a"), &Value::string("x"));
     }

@@ -600,8 +600,8 @@ mod tests {
 
     fn dv(v: &Value) -> Option<pb::DynamicValue> {
         Some(pb::DynamicValue {
-            msgpack: codec::to_msgpack(v, &thing_schema().block.value_type()).unwrap(),
-            json: vec![],
+            msgpack: codec::to_msgpack(v, &thing_schema().block.value_type()).unwrap().into(),
+            json: Default::default(),
         })
     }
 
@@ -695,7 +695,7 @@ mod tests {
         let resp = s.plan_resource_change(Request::new(req)).await.unwrap().into_inner();
         assert!(resp.diagnostics[0].summary.contains("Unknown resource type"));
         let mut req = plan_req(Value::Null, Value::Null);
-        req.proposed_new_state = Some(pb::DynamicValue { msgpack: vec![0xc1, 0xff], json: vec![] });
+        req.proposed_new_state = Some(pb::DynamicValue { msgpack: vec![0xc1, 0xff].into(), json: Default::default() });
         let resp = s.plan_resource_change(Request::new(req)).await.unwrap().into_inner();
         assert!(resp.diagnostics[0].summary.contains("Invalid proposed state"));
         let resp = s
@@ -715,8 +715,8 @@ mod tests {
         let fns = s.get_functions(Request::new(pb::get_functions::Request {})).await.unwrap().into_inner();
         assert!(fns.functions.contains_key("echo"));
         let arg = |v: &str| pb::DynamicValue {
-            msgpack: codec::to_msgpack(&Value::string(v), &Type::String).unwrap(),
-            json: vec![],
+            msgpack: codec::to_msgpack(&Value::string(v), &Type::String).unwrap().into(),
+            json: Default::default(),
         };
         let call = |a: Vec<pb::DynamicValue>| pb::call_function::Request { name: "echo".into(), arguments: a };
         let ok = s.call_function(Request::new(call(vec![arg("hi")]))).await.unwrap().into_inner();

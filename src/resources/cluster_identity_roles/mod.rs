@@ -162,6 +162,8 @@ impl Resource for ClusterIdentityRoles {
 
     async fn apply_encoded(&self, req: EncodedApplyRequest) -> Result<ApplyResponse, Diagnostics> {
         let EncodedApplyRequest { prior_state, planned_state, config, planned_private } = req;
+        // Kept to the end (the answer if nothing can be written); the rest is freed once decoded.
+        let prior_state = prior_state.detached();
         let mut markers = Markers::from_private(&planned_private);
         let result = match self.state.clients() {
             Err(d) => Err(d),

@@ -384,6 +384,44 @@ impl<'a> Reader<'a> {
         Ok(Value::Dynamic(concrete, Box::new(inner)))
     }
 
+    /// Step over one value of any kind without building it (an attribute a model leaves out).
+    pub(super) fn skip(&mut self) -> Result<(), CodecError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(err("", format!("values nested deeper than {MAX_DEPTH} levels")));
+        }
+        self.depth += 1;
+        let skipped = self.skip_at_depth();
+        self.depth -= 1;
+        skipped
+    }
+
+    fn skip_at_depth(&mut self) -> Result<(), CodecError> {
+        let m = self.marker("")?;
+        if let Some(len) = self.ext_len(m, "")? {
+            return self.take(1 + len, "").map(drop);
+        }
+        let len = match m {
+            Marker::Null | Marker::True | Marker::False | Marker::FixPos(_) | Marker::FixNeg(_) => 0,
+            Marker::U8 | Marker::I8 => 1,
+            Marker::U16 | Marker::I16 => 2,
+            Marker::U32 | Marker::I32 | Marker::F32 => 4,
+            Marker::U64 | Marker::I64 | Marker::F64 => 8,
+            Marker::FixStr(n) => u64::from(n),
+            Marker::Str8 | Marker::Bin8 => self.be(1, "")?,
+            Marker::Str16 | Marker::Bin16 => self.be(2, "")?,
+            Marker::Str32 | Marker::Bin32 => self.be(4, "")?,
+            Marker::FixArray(_) | Marker::Array16 | Marker::Array32 => {
+                return (0..self.array_len(m, "")?).try_for_each(|_| self.skip());
+            }
+            Marker::FixMap(_) | Marker::Map16 | Marker::Map32 => {
+                return (0..2 * self.map_len(m, "")?).try_for_each(|_| self.skip());
+            }
+            _ => return Err(err("", "invalid msgpack marker")),
+        };
+        let len = self.checked_len(len, 1, "")?;
+        self.take(len, "").map(drop)
+    }
+
     /// `Some(payload length)` for extension markers.
     fn ext_len(&mut self, m: Marker, path: &str) -> Result<Option<usize>, CodecError> {
         Ok(Some(match m {

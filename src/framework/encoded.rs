@@ -102,6 +102,21 @@ impl Encoded {
     pub fn into_model<T: DeserializeOwned>(self) -> Result<T, Diagnostics> {
         self.decode()
     }
+
+    /// [`Encoded::into_model`] without the top-level attributes in `skip`, which the model
+    /// sees as absent (null). MessagePack steps over them unread.
+    pub fn into_model_except<T: DeserializeOwned>(self, skip: &[&str]) -> Result<T, Diagnostics> {
+        match &self.form {
+            Form::Msgpack(b) => model::decode_msgpack_except(b, &self.ty, skip),
+            _ => {
+                let mut value = self.into_value()?;
+                for name in skip {
+                    value.set_attr(name, Value::Null);
+                }
+                model::decode(&value)
+            }
+        }
+    }
 }
 
 fn invalid(what: &str, why: String) -> Diagnostics {

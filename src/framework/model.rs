@@ -106,8 +106,14 @@ pub fn decode_owned<T: DeserializeOwned>(value: Value) -> Result<T, Diagnostics>
 /// result as [`decode`] of `codec::from_msgpack(bytes, ty)`, without building the [`Value`]
 /// tree in between.
 pub fn decode_msgpack<T: DeserializeOwned>(bytes: &[u8], ty: &Type) -> Result<T, Diagnostics> {
+    decode_msgpack_except(bytes, ty, &[])
+}
+
+/// [`decode_msgpack`], stepping over the top-level attributes in `skip` without reading them:
+/// the model sees them as absent.
+pub fn decode_msgpack_except<T: DeserializeOwned>(bytes: &[u8], ty: &Type, skip: &[&str]) -> Result<T, Diagnostics> {
     let mut reader = Reader::new(bytes);
-    let model = T::deserialize(stream::Stream { reader: &mut reader, ty })?;
+    let model = T::deserialize(stream::Stream { reader: &mut reader, ty, skip })?;
     reader.finish().map_err(|e| Error::new("Invalid value", e.message))?;
     Ok(model)
 }

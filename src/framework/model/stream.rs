@@ -23,6 +23,8 @@ use crate::framework::value::Value;
 pub(super) struct Stream<'r, 'a> {
     pub(super) reader: &'r mut Reader<'a>,
     pub(super) ty: &'r Type,
+    /// Attributes of this object to step over unread (they decode as absent).
+    pub(super) skip: &'r [&'r str],
 }
 
 fn wire(e: CodecError) -> Error {
@@ -66,11 +68,24 @@ impl<'r, 'a> Stream<'r, 'a> {
         match self.ty {
             Type::Object(attrs) => {
                 let n = self.reader.map_len(m, "").map_err(wire)?;
-                visitor.visit_map(Entries { reader: self.reader, types: Types::Object(attrs), left: n, pending: None })
+                let skip = self.skip;
+                visitor.visit_map(Entries {
+                    reader: self.reader,
+                    types: Types::Object(attrs),
+                    left: n,
+                    pending: None,
+                    skip,
+                })
             }
             Type::Map(et) => {
                 let n = self.reader.map_len(m, "").map_err(wire)?;
-                visitor.visit_map(Entries { reader: self.reader, types: Types::Map(et), left: n, pending: None })
+                visitor.visit_map(Entries {
+                    reader: self.reader,
+                    types: Types::Map(et),
+                    left: n,
+                    pending: None,
+                    skip: &[],
+                })
             }
             Type::List(et) | Type::Set(et) => {
                 let n = self.reader.array_len(m, "").map_err(wire)?;
@@ -176,7 +191,8 @@ impl<'de> de::SeqAccess<'de> for Elements<'_, '_> {
             Types::Each(types) => &types[i],
             Types::Object(_) => return Err(Error::new("Invalid value", "An object is not a sequence.")),
         };
-        seed.deserialize(Stream { reader: self.reader, ty }).map(Some).map_err(|e| e.within(PathStep::Index(i as i64)))
+        let element = Stream { reader: self.reader, ty, skip: &[] };
+        seed.deserialize(element).map(Some).map_err(|e| e.within(PathStep::Index(i as i64)))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -191,18 +207,25 @@ struct Entries<'r, 'a> {
     left: usize,
     /// The key just read, with its value's type.
     pending: Option<(String, &'r Type)>,
+    skip: &'r [&'r str],
 }
 
 impl<'de> de::MapAccess<'de> for Entries<'_, '_> {
     type Error = Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
-        if self.left == 0 {
-            return Ok(None);
-        }
-        self.left -= 1;
-        let m = self.reader.marker("").map_err(wire)?;
-        let key = self.reader.str_after(m, "").map_err(wire)?;
+        let key = loop {
+            if self.left == 0 {
+                return Ok(None);
+            }
+            self.left -= 1;
+            let m = self.reader.marker("").map_err(wire)?;
+            let key = self.reader.str_after(m, "").map_err(wire)?;
+            if !self.skip.contains(&key.as_str()) {
+                break key;
+            }
+            self.reader.skip().map_err(wire)?;
+        };
         let ty = match self.types {
             Types::Object(attrs) => attrs.get(&key).ok_or_else(|| {
                 Error::new("Invalid value", "The schema has no such attribute.")
@@ -223,7 +246,7 @@ impl<'de> de::MapAccess<'de> for Entries<'_, '_> {
             Types::Object(_) => PathStep::Attribute(key),
             _ => PathStep::Key(key),
         };
-        seed.deserialize(Stream { reader: self.reader, ty }).map_err(|e| e.within(step))
+        seed.deserialize(Stream { reader: self.reader, ty, skip: &[] }).map_err(|e| e.within(step))
     }
 
     fn size_hint(&self) -> Option<usize> {

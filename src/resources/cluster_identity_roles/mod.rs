@@ -200,8 +200,7 @@ impl Resource for ClusterIdentityRoles {
 /// megabytes, and the peak memory of a plan is the copies alive at once.
 struct Planning {
     config: ClusterRoles,
-    /// The proposed new state without its `assignments` (the prior ones, carried over by
-    /// Terraform), which the plan replaces.
+    /// The proposed new state without its `assignments`.
     proposed: ClusterRoles,
     prior: Option<ClusterRoles>,
 }
@@ -210,8 +209,8 @@ impl Planning {
     /// One value at a time, each one's bytes freed as soon as it is decoded.
     fn decode(config: Encoded, proposed: Encoded, prior: Encoded) -> Result<Planning, Diagnostics> {
         let prior = if prior.is_null() { None } else { Some(prior.into_model()?) };
-        let mut proposed: ClusterRoles = proposed.into_model()?;
-        proposed.assignments = None;
+        // The proposal carries the prior grants (a computed attribute); the plan replaces them.
+        let proposed = proposed.into_model_except(&["assignments"])?;
         Ok(Planning { config: config.into_model()?, proposed, prior })
     }
 }

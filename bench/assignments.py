@@ -59,7 +59,9 @@ TF = REPO / ".tools/bin/terraform-1.0.3"
 NULL_MIRROR = REPO / ".tools/mirror"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or REPO / "target")
 # Rebound by use_profile(); the other bench scripts read them through this module at call time.
-PROVIDER_BIN = TARGET / "release/terraform-provider-aksid"
+# BENCH_PROVIDER_BIN: run another executable as the provider, e.g. a wrapper that starts the
+# release build under heaptrack (bench/README.md, "Profiling memory").
+PROVIDER_BIN = Path(os.environ.get("BENCH_PROVIDER_BIN") or TARGET / "release/terraform-provider-aksid")
 EMULATOR = TARGET / "release/aksid-emulator"
 BASE_SEED = REPO / "emulator/examples/seed.json"
 SUB = "9c195f54-5580-4cd2-9e24-3114522757f4"
@@ -89,7 +91,7 @@ class BenchError(Exception):
 def use_profile(profile):
     """Point the benchmarks at target/<profile> (`--smoke` uses the debug build CI has)."""
     global PROVIDER_BIN, EMULATOR
-    PROVIDER_BIN = TARGET / profile / "terraform-provider-aksid"
+    PROVIDER_BIN = Path(os.environ.get("BENCH_PROVIDER_BIN") or TARGET / profile / "terraform-provider-aksid")
     EMULATOR = TARGET / profile / "aksid-emulator"
 
 

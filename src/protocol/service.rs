@@ -669,7 +669,7 @@ mod tests {
             type_name: "test_thing".into(),
             version,
             raw_state: Some(pb::RawState {
-                json: json.to_vec(),
+                json: json.to_vec().into(),
                 flatmap: if flat { [("name".to_string(), "a".to_string())].into() } else { Default::default() },
             }),
         };
@@ -746,7 +746,7 @@ mod tests {
             source_provider_address: "registry.terraform.io/example/old".into(),
             source_type_name: source_type.into(),
             source_schema_version: 3,
-            source_state: Some(pb::RawState { json: json.to_vec(), flatmap: Default::default() }),
+            source_state: Some(pb::RawState { json: json.to_vec().into(), flatmap: Default::default() }),
             target_type_name: target.into(),
             source_private: b"old-private".to_vec(),
             ..Default::default()

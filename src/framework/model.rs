@@ -96,12 +96,6 @@ pub fn decode<T: DeserializeOwned>(value: &Value) -> Result<T, Diagnostics> {
     T::deserialize(de::ValueDeserializer(value)).map_err(Diagnostics::from)
 }
 
-/// [`decode`] a value that is no longer needed: it is freed as soon as the model exists. A
-/// state with thousands of grants is megabytes; holding both doubles what a request costs.
-pub fn decode_owned<T: DeserializeOwned>(value: Value) -> Result<T, Diagnostics> {
-    decode(&value)
-}
-
 /// Decode MessagePack of type `ty`, as Terraform sends it, straight into a model: the same
 /// result as [`decode`] of `codec::from_msgpack(bytes, ty)`, without building the [`Value`]
 /// tree in between.

@@ -220,15 +220,8 @@ impl Running {
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&out).unwrap())
             .stderr(std::fs::File::create(&err).unwrap());
-        for var in [
-            "ARM_SUBSCRIPTION_ID",
-            "ARM_TENANT_ID",
-            "ARM_CLIENT_ID",
-            "ARM_CLIENT_SECRET",
-            "ARM_USE_MSI",
-            "ARM_USE_CLI",
-            "ARM_USE_OIDC",
-        ] {
+        cmd.env_remove("ARM_SUBSCRIPTION_ID");
+        for var in super::CREDENTIAL_VARS {
             cmd.env_remove(var);
         }
         for (k, v) in &ws.env {

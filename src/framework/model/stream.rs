@@ -71,7 +71,7 @@ impl<'r, 'a> Stream<'r, 'a> {
                 let skip = self.skip;
                 visitor.visit_map(Entries {
                     reader: self.reader,
-                    types: Types::Object(attrs),
+                    types: EntryTypes::Object(attrs),
                     left: n,
                     pending: None,
                     skip,
@@ -81,7 +81,7 @@ impl<'r, 'a> Stream<'r, 'a> {
                 let n = self.reader.map_len(m, "").map_err(wire)?;
                 visitor.visit_map(Entries {
                     reader: self.reader,
-                    types: Types::Map(et),
+                    types: EntryTypes::Map(et),
                     left: n,
                     pending: None,
                     skip: &[],
@@ -89,14 +89,14 @@ impl<'r, 'a> Stream<'r, 'a> {
             }
             Type::List(et) | Type::Set(et) => {
                 let n = self.reader.array_len(m, "").map_err(wire)?;
-                elements(visitor, Elements { reader: self.reader, types: Types::Same(et), next: 0, len: n })
+                elements(visitor, Elements { reader: self.reader, types: ElementTypes::Same(et), next: 0, len: n })
             }
             Type::Tuple(types) => {
                 let n = self.reader.array_len(m, "").map_err(wire)?;
                 if n != types.len() {
                     return Err(Error::new("Invalid value", format!("A tuple of {} elements has {n}.", types.len())));
                 }
-                elements(visitor, Elements { reader: self.reader, types: Types::Each(types), next: 0, len: n })
+                elements(visitor, Elements { reader: self.reader, types: ElementTypes::Each(types), next: 0, len: n })
             }
             _ => Err(Error::new("Invalid value", "Expected a collection.")),
         }
@@ -160,11 +160,16 @@ impl<'de> Deserializer<'de> for Stream<'_, '_> {
     }
 }
 
-/// The element types of a container.
+/// The element types of a list or set (`Same`) or a tuple (`Each`).
 #[derive(Clone, Copy)]
-enum Types<'r> {
+enum ElementTypes<'r> {
     Same(&'r Type),
     Each(&'r [Type]),
+}
+
+/// The value types of an object (by attribute) or a map.
+#[derive(Clone, Copy)]
+enum EntryTypes<'r> {
     Object(&'r BTreeMap<String, Type>),
     Map(&'r Type),
 }
@@ -172,7 +177,7 @@ enum Types<'r> {
 /// The elements of a list, set or tuple, each error prefixed with its index.
 struct Elements<'r, 'a> {
     reader: &'r mut Reader<'a>,
-    types: Types<'r>,
+    types: ElementTypes<'r>,
     next: usize,
     len: usize,
 }
@@ -187,9 +192,8 @@ impl<'de> de::SeqAccess<'de> for Elements<'_, '_> {
         let i = self.next;
         self.next += 1;
         let ty = match self.types {
-            Types::Same(t) | Types::Map(t) => t,
-            Types::Each(types) => &types[i],
-            Types::Object(_) => return Err(Error::new("Invalid value", "An object is not a sequence.")),
+            ElementTypes::Same(t) => t,
+            ElementTypes::Each(types) => &types[i],
         };
         let element = Stream { reader: self.reader, ty, skip: &[] };
         seed.deserialize(element).map(Some).map_err(|e| e.within(PathStep::Index(i as i64)))
@@ -203,7 +207,7 @@ impl<'de> de::SeqAccess<'de> for Elements<'_, '_> {
 /// The entries of a map or object, each error prefixed with its key or attribute name.
 struct Entries<'r, 'a> {
     reader: &'r mut Reader<'a>,
-    types: Types<'r>,
+    types: EntryTypes<'r>,
     left: usize,
     /// The key just read, with its value's type.
     pending: Option<(String, &'r Type)>,
@@ -227,12 +231,11 @@ impl<'de> de::MapAccess<'de> for Entries<'_, '_> {
             self.reader.skip().map_err(wire)?;
         };
         let ty = match self.types {
-            Types::Object(attrs) => attrs.get(&key).ok_or_else(|| {
+            EntryTypes::Object(attrs) => attrs.get(&key).ok_or_else(|| {
                 Error::new("Invalid value", "The schema has no such attribute.")
                     .within(PathStep::Attribute(key.clone()))
             })?,
-            Types::Map(t) | Types::Same(t) => t,
-            Types::Each(_) => return Err(Error::new("Invalid value", "A tuple is not a map.")),
+            EntryTypes::Map(t) => t,
         };
         let out = seed.deserialize(StrDeserializer::<Error>::new(&key)).map(Some);
         self.pending = Some((key, ty));
@@ -243,7 +246,7 @@ impl<'de> de::MapAccess<'de> for Entries<'_, '_> {
         let (key, ty) =
             self.pending.take().ok_or_else(|| Error::new("Invalid value", "A map value was read before its key."))?;
         let step = match self.types {
-            Types::Object(_) => PathStep::Attribute(key),
+            EntryTypes::Object(_) => PathStep::Attribute(key),
             _ => PathStep::Key(key),
         };
         seed.deserialize(Stream { reader: self.reader, ty, skip: &[] }).map_err(|e| e.within(step))
